@@ -1,0 +1,1 @@
+"""The hub: neutral message types, router, storage, Rasa supervision, web app and CLI."""

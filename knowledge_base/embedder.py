@@ -1,0 +1,82 @@
+"""Sentence embeddings (sentence-transformers), loaded offline, with a content-addressed cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+class Embedder:
+    """Wraps one SentenceTransformer; vectors are L2-normalised float32 (cosine = dot product)."""
+
+    def __init__(self, model: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model_name = model
+        self._model = SentenceTransformer(model, device="cpu")
+        self._lock = threading.Lock()  # encode() is not re-entrant across threads
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                batch_size=64,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+class EmbeddingCache:
+    """Vectors by text hash, kept on disk so a one-article change re-embeds only that article."""
+
+    def __init__(self, path: Path, model_name: str) -> None:
+        self.path = path
+        self.model_key = text_key(model_name)[:12]
+        self.vectors: dict[str, np.ndarray] = {}
+        file = self._file
+        if file.exists():
+            data = np.load(file)
+            self.vectors = {k: data[k] for k in data.files}
+
+    @property
+    def _file(self) -> Path:
+        return self.path / f"embeddings-{self.model_key}.npz"
+
+    def embed(self, embedder: Embedder, texts: list[str], progress: bool = False) -> np.ndarray:
+        keys = [text_key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items())
+        if missing:
+            new = embedder.encode([t for _, t in missing], progress=progress)
+            for (k, _), v in zip(missing, new, strict=True):
+                self.vectors[k] = v
+        self.last_embedded = len(missing)
+        if not texts:
+            return np.zeros((0, embedder.dim), dtype=np.float32)
+        return np.stack([self.vectors[k] for k in keys])
+
+    def save(self, keep: set[str] | None = None) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        vectors = {k: v for k, v in self.vectors.items() if keep is None or k in keep}
+        tmp = self.path / (self._file.name + ".tmp.npz")
+        np.savez(tmp, **vectors)
+        tmp.replace(self._file)

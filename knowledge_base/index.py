@@ -1,0 +1,166 @@
+"""The searchable index: dense vectors in FAISS plus a BM25 lexical index, one per language.
+
+Built from articles; vectors come from an on-disk cache keyed by text hash, so rebuilding after
+a one-article change embeds only that article's texts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from knowledge_base.embedder import EmbeddingCache, Embedder, text_key
+from knowledge_base.loader import Article, ArticleError, load_articles
+
+HNSW_ABOVE = 20_000  # entries; exact search below, HNSW graph above
+PASSAGE_WORDS = 80
+TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    return TOKEN.findall(text.lower())
+
+
+def passages(article: Article) -> list[str]:
+    """Split the answer into paragraph-sized passages, each prefixed with the title."""
+    chunks: list[str] = []
+    current: list[str] = []
+    for para in re.split(r"\n\s*\n", article.body):
+        words = para.split()
+        if current and len(current) + len(words) > PASSAGE_WORDS:
+            chunks.append(" ".join(current))
+            current = []
+        current.extend(words)
+    if current:
+        chunks.append(" ".join(current))
+    return [f"{article.title}: {c}" for c in chunks]
+
+
+@dataclass(frozen=True)
+class Entry:
+    article: int  # position in LanguageIndex.articles
+    kind: str  # title | question | passage
+    text: str
+
+
+@dataclass
+class LanguageIndex:
+    language: str
+    articles: list[Article]
+    entries: list[Entry]
+    vectors: np.ndarray
+    dense: faiss.Index = field(init=False)
+    lexical: bm25s.BM25 = field(init=False)
+    entry_article: np.ndarray = field(init=False)
+    entry_kind: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        n, dim = self.vectors.shape
+        if n > HNSW_ABOVE:
+            index: faiss.Index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = 128
+        else:
+            index = faiss.IndexFlatIP(dim)
+        if n:
+            index.add(self.vectors)
+        self.dense = index
+        self.lexical = bm25s.BM25()
+        self.lexical.index([tokenize(e.text) for e in self.entries] or [[""]], show_progress=False)
+        self.entry_article = np.array([e.article for e in self.entries], dtype=np.int64)
+        self.entry_kind = np.array([e.kind for e in self.entries])
+
+    @property
+    def index_type(self) -> str:
+        return "hnsw" if isinstance(self.dense, faiss.IndexHNSWFlat) else "flat"
+
+
+def entries_for(articles: list[Article]) -> list[Entry]:
+    entries: list[Entry] = []
+    for i, article in enumerate(articles):
+        entries.append(Entry(i, "title", article.title))
+        entries.extend(Entry(i, "question", q) for q in article.questions)
+        entries.extend(Entry(i, "passage", p) for p in passages(article))
+    return entries
+
+
+@dataclass
+class BuildReport:
+    articles: int
+    entries: int
+    embedded: int  # texts that had to be embedded (not in the cache)
+    changed: list[str]  # article ids whose content hash changed or are new
+    removed: list[str]
+    seconds: float
+    errors: list[ArticleError]
+
+
+class KnowledgeIndex:
+    def __init__(self, by_language: dict[str, LanguageIndex], errors: list[ArticleError]) -> None:
+        self.by_language = by_language
+        self.errors = errors
+
+    @property
+    def articles(self) -> list[Article]:
+        return [a for idx in self.by_language.values() for a in idx.articles]
+
+    def __len__(self) -> int:
+        return sum(len(idx.articles) for idx in self.by_language.values())
+
+    @classmethod
+    def build(
+        cls,
+        articles: list[Article],
+        embedder: Embedder,
+        cache_dir: Path | None = None,
+        errors: list[ArticleError] | None = None,
+        progress: bool = False,
+    ) -> tuple[KnowledgeIndex, BuildReport]:
+        started = time.perf_counter()
+        cache = EmbeddingCache(cache_dir or Path("/nonexistent"), embedder.model_name)
+        manifest_file = cache_dir / "manifest.json" if cache_dir else None
+        old: dict[str, str] = {}
+        if manifest_file and manifest_file.exists():
+            old = json.loads(manifest_file.read_text()).get("articles", {})
+        grouped: dict[str, list[Article]] = {}
+        for article in articles:
+            grouped.setdefault(article.language, []).append(article)
+        by_language: dict[str, LanguageIndex] = {}
+        embedded = 0
+        all_keys: set[str] = set()
+        for language, group in sorted(grouped.items()):
+            entries = entries_for(group)
+            texts = [e.text for e in entries]
+            vectors = cache.embed(embedder, texts, progress=progress)
+            embedded += cache.last_embedded
+            all_keys.update(text_key(t) for t in texts)
+            by_language[language] = LanguageIndex(language, group, entries, vectors)
+        new = {f"{a.language}/{a.id}": a.content_hash for a in articles}
+        report = BuildReport(
+            articles=len(articles),
+            entries=sum(len(i.entries) for i in by_language.values()),
+            embedded=embedded,
+            changed=sorted(k for k, h in new.items() if old.get(k) != h),
+            removed=sorted(k for k in old if k not in new),
+            seconds=time.perf_counter() - started,
+            errors=list(errors or []),
+        )
+        if cache_dir and manifest_file:
+            cache.save(keep=all_keys)
+            manifest_file.write_text(
+                json.dumps({"model": embedder.model_name, "articles": new}, indent=1)
+            )
+        return cls(by_language, list(errors or [])), report
+
+    @classmethod
+    def from_directory(
+        cls, root: Path, embedder: Embedder, cache_dir: Path | None = None, progress: bool = False
+    ) -> tuple[KnowledgeIndex, BuildReport]:
+        loaded = load_articles(root)
+        return cls.build(loaded.articles, embedder, cache_dir, loaded.errors, progress)
