@@ -40,9 +40,11 @@ class Settings:
     rasa_venv: Path = ROOT / ".venv-rasa"
     rasa_project: Path = ROOT
     rasa_timeout: float = 15.0
+    models_dir: Path = ROOT / "var" / "models"
     action_url: str = ""  # where Rasa calls our actions; default: this hub's /webhook
     # Knowledge base
     articles_dir: Path = ROOT / "knowledge_base" / "articles"
+    index_dir: Path = ROOT / "var" / "kb-index"
     embedding_model: str = field(default_factory=_default_embedding_model)
     default_language: str = "en"
     # Messages
@@ -55,14 +57,6 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path}"
-
-    @property
-    def models_dir(self) -> Path:
-        return self.var_dir / "models"
-
-    @property
-    def index_dir(self) -> Path:
-        return self.var_dir / "kb-index"
 
     @property
     def rasa_port(self) -> int:
@@ -86,8 +80,10 @@ ENV: dict[str, tuple[str, Any]] = {
     "RASA_MANAGED": ("rasa_managed", _bool),
     "RASA_VENV": ("rasa_venv", Path),
     "RASA_TIMEOUT": ("rasa_timeout", float),
+    "RASA_MODELS_DIR": ("models_dir", Path),
     "ACTION_ENDPOINT_URL": ("action_url", str),
     "KB_ARTICLES_DIR": ("articles_dir", Path),
+    "KB_INDEX_DIR": ("index_dir", Path),
     "EMBEDDING_MODEL": ("embedding_model", str),
     "DEFAULT_LANGUAGE": ("default_language", str),
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),

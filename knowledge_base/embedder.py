@@ -27,7 +27,10 @@ class Embedder:
         self.model_name = model
         self._model = SentenceTransformer(model, device="cpu")
         self._lock = threading.Lock()  # encode() is not re-entrant across threads
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension() or 0)
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:

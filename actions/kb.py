@@ -1,0 +1,69 @@
+"""`action_answer_from_kb`: answer from an article, ask which of two, or log a gap."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import HUMAN_BUTTON, language, last_question
+from bot.storage.repo import Store
+from knowledge_base.retriever import Retrieval
+from knowledge_base.service import KnowledgeBase
+
+UNKNOWN = (
+    "I'm sorry, I don't have an answer to that yet. I've noted your question so our team can "
+    "add it. Would you like to talk to a person?"
+)
+CLARIFY = "I want to be sure I understand. Which of these do you mean?"
+LOADING = (
+    "I'm still getting ready and can't look that up this second. Please try again in a "
+    "moment, or talk to a person."
+)
+
+
+def answer_text(retrieval: Retrieval) -> str:
+    article = retrieval.candidates[0].article
+    return f"**{article.title}**\n\n{article.body}"
+
+
+class AnswerFromKB(Action):
+    def __init__(self, kb: KnowledgeBase, store: Store) -> None:
+        self.kb = kb
+        self.store = store
+
+    def name(self) -> str:
+        return "action_answer_from_kb"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        question = last_question(tracker, skip_latest=False) or ""
+        retrieval = await self.kb.search(question, language(tracker))
+        if retrieval is None:
+            dispatcher.utter_message(text=LOADING, buttons=[HUMAN_BUTTON])
+            return []
+        best = retrieval.best
+        if retrieval.decision == "answer" and best:
+            if best.article.handoff == "always":
+                dispatcher.utter_message(text=answer_text(retrieval))
+                dispatcher.utter_message(
+                    json_message={"handoff": {"reason": "policy", "article": best.article.id}}
+                )
+                return []
+            dispatcher.utter_message(text=answer_text(retrieval), buttons=[HUMAN_BUTTON])
+            return []
+        if retrieval.decision == "clarify" and self.kb.retriever:
+            options = self.kb.retriever.clarify_options(retrieval)
+            buttons = [{"title": c.article.title, "payload": c.article.title} for c in options]
+            dispatcher.utter_message(text=CLARIFY, buttons=[*buttons, HUMAN_BUTTON])
+            return []
+        await self.store.log_gap(
+            question=question,
+            conversation_key=tracker.sender_id,
+            language=retrieval.language,
+            candidates=[c.to_dict() for c in retrieval.candidates[:3]],
+        )
+        dispatcher.utter_message(text=UNKNOWN, buttons=[HUMAN_BUTTON])
+        return []

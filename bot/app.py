@@ -1,0 +1,64 @@
+"""The hub's web app: channels' routes, Rasa's action endpoint and the health check."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from rasa_sdk.interfaces import (
+    ActionExecutionRejection,
+    ActionMissingDomainException,
+    ActionNotFoundException,
+)
+
+from bot.hub import Hub
+
+log = logging.getLogger(__name__)
+
+
+def create_app(hub: Hub) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+
+    app = FastAPI(title="supportbot hub", version="0.1.0", lifespan=lifespan)
+    app.state.hub = hub
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> JSONResponse:
+        """200 while the hub runs; the body tells the state of the database, Rasa and the index."""
+        return JSONResponse(await hub.health())
+
+    @app.post("/webhook", tags=["rasa"], include_in_schema=False)
+    async def action_webhook(request: Request) -> JSONResponse:
+        """Rasa's action server protocol, served in-process by rasa-sdk's executor."""
+        try:
+            call = json.loads(await request.body())
+        except json.JSONDecodeError:
+            return JSONResponse({"error": "Invalid body request"}, 400)
+        if not isinstance(call, dict):
+            return JSONResponse({"error": "Invalid body request"}, 400)
+        try:
+            result = await hub.executor.run(call)
+        except ActionExecutionRejection as exc:
+            return JSONResponse({"error": exc.message, "action_name": exc.action_name}, 400)
+        except ActionNotFoundException as exc:
+            return JSONResponse({"error": exc.message, "action_name": exc.action_name}, 404)
+        except ActionMissingDomainException as exc:  # Rasa re-sends the call with its domain
+            return JSONResponse({"error": exc.message, "action_name": exc.action_name}, 449)
+        except Exception as exc:
+            log.exception("action %s failed", call.get("next_action"))
+            return JSONResponse({"error": str(exc), "action_name": call.get("next_action")}, 500)
+        return JSONResponse(result.model_dump() if result else None)
+
+    for channel in hub.channels.values():
+        app.include_router(channel.routes())
+    return app

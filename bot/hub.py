@@ -1,0 +1,100 @@
+"""Composes the hub's parts from settings; the web app and the CLI both start from here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk.executor import ActionExecutor
+
+from actions import build_executor
+from bot.messages import OutgoingMessage
+from bot.rasa_client import RasaClient
+from bot.rasa_process import RasaSupervisor
+from bot.router import Router
+from bot.settings import Settings
+from bot.storage.db import Database
+from bot.storage.models import Conversation
+from bot.storage.repo import Store
+from channels.base import Channel
+from channels.registry import CHANNELS
+from knowledge_base.service import KnowledgeBase
+
+log = logging.getLogger(__name__)
+
+
+class Hub:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.db_url)
+        self.store = Store(self.db)
+        self.kb = KnowledgeBase(
+            settings.articles_dir,
+            settings.index_dir,
+            settings.embedding_model,
+            settings.default_language,
+        )
+        self.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
+        self.supervisor = RasaSupervisor(settings, self.rasa) if settings.rasa_managed else None
+        self.router = Router(self.store, self.rasa, settings.max_message_chars)
+        self.router.deliver = self.deliver
+        self.executor: ActionExecutor = build_executor(self.kb, self.store)
+        self.channels: dict[str, Channel] = {
+            name: cls(self.router, settings) for name, cls in CHANNELS.items()
+        }
+        self._background: list[asyncio.Task[Any]] = []
+
+    async def deliver(self, conversation: Conversation, messages: list[OutgoingMessage]) -> None:
+        channel = self.channels.get(conversation.channel)
+        if channel is None:
+            log.error("no channel '%s' to deliver to %s", conversation.channel, conversation.key)
+            return
+        await channel.send(conversation.chat_id, messages)
+
+    async def start(self) -> None:
+        await self.db.migrate()
+        self._background.append(asyncio.create_task(self.kb.load(), name="kb-load"))
+        if self.supervisor:
+            await self.supervisor.start()
+        for channel in self.channels.values():
+            await channel.start()
+        self._background.append(asyncio.create_task(self._retry_loop(), name="retry-pending"))
+
+    async def _retry_loop(self, every: float = 5.0) -> None:
+        """Answer messages that arrived while Rasa was down, once it is back."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                if await self.rasa.healthy():
+                    await self.router.retry_pending()
+            except Exception:
+                log.exception("retrying pending messages failed")
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        for channel in self.channels.values():
+            await channel.stop()
+        if self.supervisor:
+            await self.supervisor.stop()
+        await self.rasa.close()
+        await self.db.close()
+
+    async def health(self) -> dict[str, Any]:
+        rasa_ok = await self.rasa.healthy()
+        db_ok = await self.db.ping()
+        kb = self.kb.status()
+        return {
+            "status": "ok" if rasa_ok and db_ok and kb["state"] == "ready" else "degraded",
+            "hub": {"database": "ok" if db_ok else "unreachable", "channels": list(self.channels)},
+            "rasa": {
+                "url": self.settings.rasa_url,
+                "reachable": rasa_ok,
+                "managed": self.supervisor is not None,
+                "process": self.supervisor.state if self.supervisor else None,
+                "restarts": self.supervisor.restarts if self.supervisor else None,
+            },
+            "index": kb,
+        }

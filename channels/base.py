@@ -1,0 +1,34 @@
+"""The small interface every channel implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+from fastapi import APIRouter
+
+from bot.messages import OutgoingMessage
+from bot.router import Router
+from bot.settings import Settings
+
+
+class Channel(ABC):
+    name: ClassVar[str]
+
+    def __init__(self, router: Router, settings: Settings) -> None:
+        self.router = router
+        self.settings = settings
+
+    @abstractmethod
+    def routes(self) -> APIRouter:
+        """HTTP / websocket routes this channel serves on the hub."""
+
+    @abstractmethod
+    async def send(self, chat_id: str, messages: list[OutgoingMessage]) -> None:
+        """Push messages to a chat outside a request (late replies, agents)."""
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Start background work (polling, clients)."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Stop background work."""

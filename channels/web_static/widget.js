@@ -1,0 +1,120 @@
+/* Brightcart support widget: add <script src="https://YOUR-HUB/widget.js" async></script>.
+   Customer text is always inserted with textContent, never as HTML. */
+(function () {
+  "use strict";
+  if (window.__supportbotWidget) return;
+  window.__supportbotWidget = true;
+  var script = document.currentScript;
+  var origin = new URL(script ? script.src : "/widget.js", location.href).origin;
+  var key = "supportbot-session";
+  var session = localStorage.getItem(key);
+  if (!session) {
+    session = "w-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
+    localStorage.setItem(key, session);
+  }
+  var lang = (navigator.language || "en").split("-")[0];
+
+  var css = document.createElement("style");
+  css.textContent = [
+    "#sb-launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2457d6;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
+    "#sb-panel{position:fixed;right:20px;bottom:88px;width:360px;max-width:calc(100vw - 40px);height:520px;max-height:calc(100vh - 120px);background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:none;flex-direction:column;font:14px/1.4 system-ui,sans-serif;z-index:2147483000;overflow:hidden}",
+    "#sb-panel.open{display:flex}",
+    "#sb-head{background:#2457d6;color:#fff;padding:12px 14px;font-weight:600}",
+    "#sb-status{font-weight:400;font-size:12px;opacity:.85}",
+    "#sb-log{flex:1;overflow-y:auto;padding:12px;background:#f5f7fb}",
+    ".sb-msg{margin:6px 0;padding:8px 11px;border-radius:10px;max-width:85%;white-space:pre-wrap;word-wrap:break-word}",
+    ".sb-customer{background:#2457d6;color:#fff;margin-left:auto}",
+    ".sb-bot,.sb-system{background:#fff;border:1px solid #e1e5ee}",
+    ".sb-agent{background:#e7f6ec;border:1px solid #b9e3c6}",
+    ".sb-error{background:#fdecec;border:1px solid #f3b6b6;color:#8a1c1c}",
+    ".sb-buttons{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0 8px}",
+    ".sb-buttons button{border:1px solid #2457d6;background:#fff;color:#2457d6;border-radius:14px;padding:5px 10px;cursor:pointer}",
+    "#sb-form{display:flex;border-top:1px solid #e1e5ee}",
+    "#sb-input{flex:1;border:0;padding:12px;font:inherit;outline:none}",
+    "#sb-send{border:0;background:#fff;color:#2457d6;font-weight:600;padding:0 14px;cursor:pointer}",
+  ].join("\n");
+  document.head.appendChild(css);
+
+  var launch = el("button", { id: "sb-launch", title: "Chat with us", "aria-label": "Open chat" }, "\u{1F4AC}");
+  var panel = el("div", { id: "sb-panel", role: "dialog", "aria-label": "Support chat" });
+  var head = el("div", { id: "sb-head" }, "Brightcart support");
+  var status = el("div", { id: "sb-status" }, "connecting\u2026");
+  head.appendChild(status);
+  var log = el("div", { id: "sb-log", "aria-live": "polite" });
+  var form = el("form", { id: "sb-form" });
+  var input = el("input", { id: "sb-input", placeholder: "Type your question\u2026", maxlength: "4000", autocomplete: "off" });
+  var send = el("button", { id: "sb-send", type: "submit" }, "Send");
+  form.appendChild(input); form.appendChild(send);
+  panel.appendChild(head); panel.appendChild(log); panel.appendChild(form);
+  document.body.appendChild(launch); document.body.appendChild(panel);
+  launch.onclick = function () { panel.classList.toggle("open"); if (panel.classList.contains("open")) input.focus(); };
+  if (script && script.dataset.open === "true") panel.classList.add("open");
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  // Minimal, safe rendering: **bold** and line breaks, built from text nodes only.
+  function render(node, text) {
+    String(text || "").split(/(\*\*[^*]+\*\*)/).forEach(function (part) {
+      if (/^\*\*[^*]+\*\*$/.test(part)) node.appendChild(el("strong", {}, part.slice(2, -2)));
+      else if (part) node.appendChild(document.createTextNode(part));
+    });
+  }
+
+  function show(sender, text, buttons) {
+    if (text) {
+      var bubble = el("div", { class: "sb-msg sb-" + sender, "data-sender": sender });
+      render(bubble, text);
+      log.appendChild(bubble);
+    }
+    if (buttons && buttons.length) {
+      var row = el("div", { class: "sb-buttons" });
+      buttons.forEach(function (b) {
+        var btn = el("button", { type: "button" }, b.title);
+        btn.onclick = function () { row.remove(); submit(b.payload, b.title); };
+        row.appendChild(btn);
+      });
+      log.appendChild(row);
+    }
+    log.scrollTop = log.scrollHeight;
+  }
+
+  var socket, queue = [], counter = 0;
+  function connect() {
+    var url = origin.replace(/^http/, "ws") + "/ws?session=" + encodeURIComponent(session) + "&lang=" + encodeURIComponent(lang);
+    socket = new WebSocket(url);
+    socket.onopen = function () { status.textContent = "online"; while (queue.length) socket.send(queue.shift()); };
+    socket.onclose = function () { status.textContent = "reconnecting\u2026"; setTimeout(connect, 2000); };
+    socket.onmessage = function (event) {
+      var frame; try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame.type === "messages") frame.messages.forEach(function (m) { show(m.sender || "bot", m.text, m.buttons); });
+      else if (frame.type === "error") show("error", frame.error);
+    };
+  }
+
+  function submit(payload, shown) {
+    show("customer", shown || payload);
+    var frame = JSON.stringify({ type: "message", text: payload, id: session + "-" + Date.now() + "-" + (counter++), language: lang });
+    if (socket && socket.readyState === 1) socket.send(frame); else queue.push(frame);
+  }
+
+  form.onsubmit = function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    submit(text);
+  };
+
+  fetch(origin + "/api/chat/" + encodeURIComponent(session)).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+    if (data && data.messages.length) {
+      data.messages.forEach(function (m) { show(m.sender === "customer" ? "customer" : m.sender, m.text, []); });
+    } else {
+      show("bot", "Hi! Ask me anything about orders, delivery, returns, payments or your account.");
+    }
+  }).catch(function () {}).then(connect);
+})();
