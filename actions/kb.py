@@ -23,9 +23,17 @@ LOADING = (
 )
 
 
-def answer_text(retrieval: Retrieval) -> str:
-    article = retrieval.candidates[0].article
-    return f"**{article.title}**\n\n{article.body}"
+def answer(retrieval: Retrieval, buttons: list[dict[str, str]]) -> dict[str, Any]:
+    """An answer as one custom payload: Rasa would split plain text at blank lines."""
+    best = retrieval.candidates[0]
+    return {
+        "message": {"text": f"**{best.article.title}**\n\n{best.article.body}", "buttons": buttons},
+        "kb": {
+            "decision": retrieval.decision,
+            "article": best.article.id,
+            "candidates": [c.to_dict() for c in retrieval.candidates[:3]],
+        },
+    }
 
 
 class AnswerFromKB(Action):
@@ -47,12 +55,11 @@ class AnswerFromKB(Action):
         best = retrieval.best
         if retrieval.decision == "answer" and best:
             if best.article.handoff == "always":
-                dispatcher.utter_message(text=answer_text(retrieval))
-                dispatcher.utter_message(
-                    json_message={"handoff": {"reason": "policy", "article": best.article.id}}
-                )
+                payload = answer(retrieval, buttons=[])
+                payload["handoff"] = {"reason": "policy", "article": best.article.id}
+                dispatcher.utter_message(json_message=payload)
                 return []
-            dispatcher.utter_message(text=answer_text(retrieval), buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(json_message=answer(retrieval, buttons=[HUMAN_BUTTON]))
             return []
         if retrieval.decision == "clarify" and self.kb.retriever:
             options = self.kb.retriever.clarify_options(retrieval)

@@ -32,7 +32,13 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     kb = KnowledgeBase(settings.articles_dir, settings.index_dir, settings.embedding_model)
     _print_report(kb.build(progress=True))
     print(f"==> Serving the hub on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
-    uvicorn.run(create_app(Hub(settings)), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(Hub(settings)),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws="websockets-sansio",
+    )
     return 0
 
 
@@ -173,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return int(args.func(load_settings(), args) or 0)
 
 

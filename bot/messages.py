@@ -54,9 +54,16 @@ class OutgoingMessage:
 
     @classmethod
     def from_rasa(cls, data: dict[str, Any]) -> OutgoingMessage:
+        """One message of Rasa's REST channel; a custom payload may carry the message itself
+        (`{"message": {"text", "buttons"}, ...}`) so that Rasa does not split its text."""
+        custom = data.get("custom") if isinstance(data.get("custom"), dict) else None
+        body = data
+        if custom and isinstance(custom.get("message"), dict):
+            body = custom["message"]
+            custom = {k: v for k, v in custom.items() if k != "message"} or None
         buttons = [
             Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
-            for b in data.get("buttons") or []
+            for b in body.get("buttons") or []
+            if isinstance(b, dict)
         ]
-        custom = data.get("custom") if isinstance(data.get("custom"), dict) else None
-        return cls(text=str(data.get("text") or ""), buttons=buttons, custom=custom)
+        return cls(text=str(body.get("text") or ""), buttons=buttons, custom=custom)

@@ -85,10 +85,10 @@ class Router:
     def _interpret(self, raw: list[OutgoingMessage]) -> list[OutgoingMessage]:
         replies: list[OutgoingMessage] = []
         for reply in raw:
-            if reply.custom and "handoff" in reply.custom:
-                replies.append(OutgoingMessage(HANDOFF, custom=reply.custom))
-            elif reply.text or reply.buttons:
+            if reply.text or reply.buttons:
                 replies.append(reply)
+            if reply.custom and "handoff" in reply.custom:
+                replies.append(OutgoingMessage(HANDOFF, custom={"handoff": reply.custom["handoff"]}))
         return replies
 
     @staticmethod

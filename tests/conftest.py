@@ -1,0 +1,110 @@
+"""Shared fixtures. Tests never reach the internet: non-loopback connections fail loudly."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bot.settings import ROOT, Settings, load_settings
+from bot.storage.db import Database
+from bot.storage.repo import Store
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: object) -> object:
+    if isinstance(address, tuple) and address:
+        host = str(address[0])
+        try:
+            local = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            local = host == "localhost"
+        if not local:
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+    return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network() -> Iterator[None]:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return load_settings(env_file=Path("/nonexistent"))
+
+
+@pytest.fixture
+def settings(base_settings: Settings, tmp_path: Path) -> Settings:
+    return base_settings.with_(var_dir=tmp_path / "var", index_dir=tmp_path / "var" / "kb-index")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _postgres_database() -> str:
+    name = f"supportbot_test_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def _drop_postgres_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, empty database: SQLite in a temp dir, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+        await db.migrate()
+        yield db
+        await db.close()
+        return
+    name = await _postgres_database()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    db = Database(f"{base}/{name}")
+    try:
+        await db.migrate()
+        yield db
+    finally:
+        await db.close()
+        await _drop_postgres_database(name)
+
+
+@pytest.fixture
+async def store(database: Database) -> Store:
+    return Store(database)
+
+
+@pytest.fixture(scope="session")
+def embedder(base_settings: Settings):  # type: ignore[no-untyped-def]
+    from knowledge_base.embedder import Embedder
+
+    return Embedder(base_settings.embedding_model)
+
+
+DEMO_ARTICLES = ROOT / "knowledge_base" / "articles"
