@@ -100,6 +100,15 @@ async def store(database: Database) -> Store:
     return Store(database)
 
 
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
+    """For tests about something other than the database itself."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
+    await db.migrate()
+    yield Store(db)
+    await db.close()
+
+
 @pytest.fixture(scope="session")
 def embedder(base_settings: Settings):  # type: ignore[no-untyped-def]
     from knowledge_base.embedder import Embedder

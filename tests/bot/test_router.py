@@ -1,0 +1,117 @@
+"""The message path: stored first, sent to Rasa, replies stored; Rasa down or slow loses nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.messages import Customer, IncomingMessage, OutgoingMessage
+from bot.rasa_client import RasaClient
+from bot.router import RASA_DOWN, InvalidMessage, Router
+from bot.storage.models import Conversation
+from bot.storage.repo import Store
+from tests.conftest import free_port
+from tests.fake_rasa import FakeRasa
+from tests.support import bound_socket, serve
+
+
+def msg(text: str, vendor_id: str | None = None) -> IncomingMessage:
+    return IncomingMessage("web", "s1", text, Customer("s1"), vendor_id, "en")
+
+
+@pytest.fixture
+async def fake_rasa() -> AsyncIterator[tuple[FakeRasa, str]]:
+    fake = FakeRasa()
+    async with serve(fake.app()) as url:
+        yield fake, url
+
+
+async def test_message_goes_to_rasa_with_metadata_and_both_sides_are_stored(store: Store, fake_rasa):
+    fake, url = fake_rasa
+    router = Router(store, RasaClient(url))
+    replies = await router.handle(msg("hello"))
+    assert [r.text for r in replies] == ["echo: hello"]
+    sent = fake.received[0]
+    assert sent["sender"] == "web:s1"
+    assert sent["metadata"]["channel"] == "web" and sent["metadata"]["language"] == "en"
+    transcript = await store.transcript("web:s1")
+    assert [(m.sender, m.text, m.status) for m in transcript] == [
+        ("customer", "hello", "processed"),
+        ("bot", "echo: hello", "sent"),
+    ]
+    assert transcript[0].intent == "greet"
+
+
+async def test_a_duplicate_delivery_is_answered_once(store: Store, fake_rasa):
+    fake, url = fake_rasa
+    router = Router(store, RasaClient(url))
+    assert await router.handle(msg("hello", "v1"))
+    assert await router.handle(msg("hello", "v1")) == []
+    assert len(fake.received) == 1
+
+
+async def test_empty_message_is_refused_and_nothing_is_stored(store: Store, fake_rasa):
+    _, url = fake_rasa
+    router = Router(store, RasaClient(url))
+    for text in ["", "   \n\t"]:
+        with pytest.raises(InvalidMessage, match="empty"):
+            await router.handle(msg(text))
+    assert await store.conversation("web:s1") is None
+
+
+async def test_too_long_message_is_kept_and_the_customer_told(store: Store, fake_rasa):
+    fake, url = fake_rasa
+    router = Router(store, RasaClient(url), max_chars=4000)
+    replies = await router.handle(msg("x" * 4001))
+    assert "too long" in replies[0].text and "4000" in replies[0].text
+    assert fake.received == []
+    stored = (await store.transcript("web:s1"))[0]
+    assert stored.status == "rejected" and len(stored.text) == 4001
+
+
+async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_is_back(store: Store):
+    port = free_port()  # nothing listens here yet
+    router = Router(store, RasaClient(f"http://127.0.0.1:{port}", timeout=2))
+    delivered: list[tuple[str, list[OutgoingMessage]]] = []
+
+    async def deliver(conversation: Conversation, replies: list[OutgoingMessage]) -> None:
+        delivered.append((conversation.key, replies))
+
+    router.deliver = deliver
+    replies = await router.handle(msg("where is my order?"))
+    assert replies[0].text == RASA_DOWN
+    assert [m.status for m in await store.transcript("web:s1") if m.direction == "in"] == ["pending"]
+
+    fake = FakeRasa()
+    async with serve(fake.app(), bound_socket(port)):  # Rasa comes back on its address
+        assert await router.retry_pending() == 1
+    assert delivered == [("web:s1", [OutgoingMessage("echo: where is my order?")])]
+    statuses = [m.status for m in await store.transcript("web:s1") if m.direction == "in"]
+    assert statuses == ["processed"]
+
+
+async def test_slow_rasa_times_out_with_an_honest_reply(store: Store, fake_rasa):
+    fake, url = fake_rasa
+    fake.delay = 3.0
+    router = Router(store, RasaClient(url, timeout=0.5))
+    replies = await router.handle(msg("hello"))
+    assert replies[0].text == RASA_DOWN
+    assert (await store.transcript("web:s1"))[0].status == "pending"
+
+
+async def test_rasa_error_response_does_not_lose_the_message(store: Store, fake_rasa):
+    fake, url = fake_rasa
+    fake.failing = True
+    router = Router(store, RasaClient(url))
+    replies = await router.handle(msg("hello"))
+    assert replies[0].text == RASA_DOWN
+    assert (await store.transcript("web:s1"))[0].text == "hello"
+
+
+async def test_handoff_payload_becomes_an_honest_message(store: Store, fake_rasa):
+    _, url = fake_rasa
+    router = Router(store, RasaClient(url))
+    replies = await router.handle(msg("handoff please"))
+    assert "person" in replies[0].text
+    assert replies[0].custom == {"handoff": {"reason": "requested"}}
