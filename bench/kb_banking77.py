@@ -60,13 +60,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--limit", type=int, help="use only N in-scope queries (quick look)")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "kb_banking77.json")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "bench" / "results" / "kb_banking77.json"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="banking77-") as tmp:
         kb, queries = build(Path(tmp), args.datasets, args.limit)
         started = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "bot.cli", "kb", "eval", "--kb", str(kb), "--queries", str(queries)],
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "kb",
+                "eval",
+                "--kb",
+                str(kb),
+                "--queries",
+                str(queries),
+            ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -77,7 +89,12 @@ def main() -> int:
         print(done.stdout)
         return done.returncode
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    result_out = {"protocol": "banking77-10shot", "dev": True, "wall_s": round(elapsed, 1), **result}
+    result_out = {
+        "protocol": "banking77-10shot",
+        "dev": True,
+        "wall_s": round(elapsed, 1),
+        **result,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result_out, indent=2) + "\n")
     print(f"\n{'metric':<22}{'value':>10}")

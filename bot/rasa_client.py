@@ -57,7 +57,9 @@ class RasaClient:
     async def append_event(self, sender: str, event: dict[str, Any]) -> None:
         """Add an event (e.g. pause / resume) to a conversation's tracker."""
         try:
-            response = await self._http.post(f"/conversations/{quote(sender, safe=':@')}/tracker/events", json=event)
+            response = await self._http.post(
+                f"/conversations/{quote(sender, safe=':@')}/tracker/events", json=event
+            )
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise RasaUnavailable(str(exc)) from exc

@@ -88,7 +88,9 @@ class Router:
             if reply.text or reply.buttons:
                 replies.append(reply)
             if reply.custom and "handoff" in reply.custom:
-                replies.append(OutgoingMessage(HANDOFF, custom={"handoff": reply.custom["handoff"]}))
+                replies.append(
+                    OutgoingMessage(HANDOFF, custom={"handoff": reply.custom["handoff"]})
+                )
         return replies
 
     @staticmethod

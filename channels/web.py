@@ -158,5 +158,9 @@ class WebChannel(Channel):
             await websocket.send_json({"type": "error", "error": str(exc)})
             return
         await websocket.send_json(
-            {"type": "messages", "messages": [m.to_dict() for m in replies], "reply_to": data.get("id")}
+            {
+                "type": "messages",
+                "messages": [m.to_dict() for m in replies],
+                "reply_to": data.get("id"),
+            }
         )

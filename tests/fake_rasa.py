@@ -28,14 +28,23 @@ class FakeRasa:
             self.received.append(body)
             text = body["message"]
             if text == "handoff please":
-                return JSONResponse([{"recipient_id": body["sender"], "custom": {"handoff": {"reason": "requested"}}}])
+                return JSONResponse(
+                    [
+                        {
+                            "recipient_id": body["sender"],
+                            "custom": {"handoff": {"reason": "requested"}},
+                        }
+                    ]
+                )
             return JSONResponse([{"recipient_id": body["sender"], "text": f"echo: {text}"}])
 
         async def status(_: Request) -> JSONResponse:
             return JSONResponse({"model_id": "fake"}, 500 if self.failing else 200)
 
         async def tracker(_: Request) -> JSONResponse:
-            return JSONResponse({"latest_message": {"intent": {"name": "greet", "confidence": 0.9}}})
+            return JSONResponse(
+                {"latest_message": {"intent": {"name": "greet", "confidence": 0.9}}}
+            )
 
         return Starlette(
             routes=[

@@ -217,5 +217,7 @@ class Store:
         async with self.db.session() as s:
             result = {}
             for name, model in (("conversations", Conversation), ("messages", Message)):
-                result[name] = (await s.execute(select(func.count()).select_from(model))).scalar_one()
+                result[name] = (
+                    await s.execute(select(func.count()).select_from(model))
+                ).scalar_one()
             return result

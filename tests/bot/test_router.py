@@ -27,7 +27,9 @@ async def fake_rasa() -> AsyncIterator[tuple[FakeRasa, str]]:
         yield fake, url
 
 
-async def test_message_goes_to_rasa_with_metadata_and_both_sides_are_stored(store: Store, fake_rasa):
+async def test_message_goes_to_rasa_with_metadata_and_both_sides_are_stored(
+    store: Store, fake_rasa
+):
     fake, url = fake_rasa
     router = Router(store, RasaClient(url))
     replies = await router.handle(msg("hello"))
@@ -81,7 +83,9 @@ async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_is_back(stor
     router.deliver = deliver
     replies = await router.handle(msg("where is my order?"))
     assert replies[0].text == RASA_DOWN
-    assert [m.status for m in await store.transcript("web:s1") if m.direction == "in"] == ["pending"]
+    assert [m.status for m in await store.transcript("web:s1") if m.direction == "in"] == [
+        "pending"
+    ]
 
     fake = FakeRasa()
     async with serve(fake.app(), bound_socket(port)):  # Rasa comes back on its address

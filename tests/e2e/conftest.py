@@ -48,11 +48,14 @@ async def running(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Ru
         rasa_timeout=30.0,
     )
     hub = Hub(settings)
-    async with serve(create_app(hub), sock) as url, httpx.AsyncClient(
-        base_url=url, timeout=60
-    ) as http:
+    async with (
+        serve(create_app(hub), sock) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
         assert hub.supervisor is not None
-        assert await hub.supervisor.wait_ready(300), f"Rasa did not start: {hub.supervisor.log_file}"
+        assert await hub.supervisor.wait_ready(300), (
+            f"Rasa did not start: {hub.supervisor.log_file}"
+        )
         while hub.kb.state in ("not loaded", "loading"):
             await asyncio.sleep(0.2)
         assert hub.kb.state == "ready", hub.kb.error

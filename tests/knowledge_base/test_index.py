@@ -29,7 +29,9 @@ def test_a_one_article_change_re_embeds_only_that_article(tmp_path: Path, embedd
     assert unchanged.embedded == 0 and unchanged.changed == []
 
     path = root / "en" / "opening-hours.md"
-    path.write_text(path.read_text().replace("questions:", "questions:\n  - are you open on sundays"))
+    path.write_text(
+        path.read_text().replace("questions:", "questions:\n  - are you open on sundays")
+    )
     index, changed = KnowledgeIndex.from_directory(root, embedder, cache)
     assert changed.changed == ["en/opening-hours"]
     assert changed.embedded == 1  # only the new question is new text
