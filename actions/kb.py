@@ -23,17 +23,23 @@ LOADING = (
 )
 
 
-def answer(retrieval: Retrieval, buttons: list[dict[str, str]]) -> dict[str, Any]:
-    """An answer as one custom payload: Rasa would split plain text at blank lines."""
-    best = retrieval.candidates[0]
+def payload(retrieval: Retrieval, text: str, buttons: list[dict[str, str]]) -> dict[str, Any]:
+    """One custom payload: the message (Rasa would split plain text at blank lines) and what
+    the knowledge base tried, which the hub stores for the agents and the frustration signals."""
+    best = retrieval.best
     return {
-        "message": {"text": f"**{best.article.title}**\n\n{best.article.body}", "buttons": buttons},
+        "message": {"text": text, "buttons": buttons},
         "kb": {
             "decision": retrieval.decision,
-            "article": best.article.id,
+            "article": best.article.id if best and retrieval.decision == "answer" else None,
             "candidates": [c.to_dict() for c in retrieval.candidates[:3]],
         },
     }
+
+
+def answer(retrieval: Retrieval, buttons: list[dict[str, str]]) -> dict[str, Any]:
+    article = retrieval.candidates[0].article
+    return payload(retrieval, f"**{article.title}**\n\n{article.body}", buttons)
 
 
 class AnswerFromKB(Action):
@@ -55,16 +61,18 @@ class AnswerFromKB(Action):
         best = retrieval.best
         if retrieval.decision == "answer" and best:
             if best.article.handoff == "always":
-                payload = answer(retrieval, buttons=[])
-                payload["handoff"] = {"reason": "policy", "article": best.article.id}
-                dispatcher.utter_message(json_message=payload)
+                policy = answer(retrieval, buttons=[])
+                policy["handoff"] = {"reason": "policy", "article": best.article.id}
+                dispatcher.utter_message(json_message=policy)
                 return []
             dispatcher.utter_message(json_message=answer(retrieval, buttons=[HUMAN_BUTTON]))
             return []
         if retrieval.decision == "clarify" and self.kb.retriever:
             options = self.kb.retriever.clarify_options(retrieval)
             buttons = [{"title": c.article.title, "payload": c.article.title} for c in options]
-            dispatcher.utter_message(text=CLARIFY, buttons=[*buttons, HUMAN_BUTTON])
+            dispatcher.utter_message(
+                json_message=payload(retrieval, CLARIFY, [*buttons, HUMAN_BUTTON])
+            )
             return []
         await self.store.log_gap(
             question=question,
@@ -72,5 +80,5 @@ class AnswerFromKB(Action):
             language=retrieval.language,
             candidates=[c.to_dict() for c in retrieval.candidates[:3]],
         )
-        dispatcher.utter_message(text=UNKNOWN, buttons=[HUMAN_BUTTON])
+        dispatcher.utter_message(json_message=payload(retrieval, UNKNOWN, [HUMAN_BUTTON]))
         return []

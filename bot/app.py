@@ -7,7 +7,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
@@ -15,6 +16,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
+from bot.agent_api import build_agent_api
 from bot.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,22 @@ def create_app(hub: Hub) -> FastAPI:
             return JSONResponse({"error": str(exc), "action_name": call.get("next_action")}, 500)
         return JSONResponse(result.model_dump() if result else None)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()
+        )
+        return JSONResponse({"error": f"invalid request: {problems}"}, 400)
+
     for channel in hub.channels.values():
         app.include_router(channel.routes())
+    app.include_router(
+        build_agent_api(
+            hub.agents, hub.handoffs, hub.views, hub.events, hub.settings.secure_cookies
+        )
+    )
     return app

@@ -129,6 +129,37 @@ def _cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_agents_add(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+
+    from bot.auth import AccountError, AgentDirectory
+    from bot.storage.db import Database
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for {args.username}: ")
+        if getpass.getpass("Repeat it: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+
+    async def add() -> None:
+        db = Database(settings.db_url)
+        try:
+            await db.migrate()
+            await AgentDirectory(db).create(args.username, password, args.role, args.name)
+        finally:
+            await db.close()
+
+    try:
+        asyncio.run(add())
+    except AccountError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"agent '{args.username}' ({args.role}) created; log in at /agent")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="supportbot",
@@ -165,6 +196,18 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--queries", required=True, help="JSON-lines file of labelled queries")
     ev.add_argument("--model", help="embedding model (default EMBEDDING_MODEL)")
     ev.set_defaults(func=_cmd_kb_eval)
+
+    agents = sub.add_parser("agents", help="agent accounts").add_subparsers(
+        dest="agents_command", required=True, metavar="AGENTS_COMMAND"
+    )
+    add = agents.add_parser(
+        "add",
+        help="create an agent (password asked for, or read from stdin when piped)",
+    )
+    add.add_argument("username")
+    add.add_argument("--role", choices=["agent", "admin"], default="agent")
+    add.add_argument("--name", help="display name shown to colleagues and customers")
+    add.set_defaults(func=_cmd_agents_add)
 
     gaps = sub.add_parser("gaps", help="questions the bot could not answer, newest first")
     gaps.add_argument("--limit", type=int, default=50)

@@ -9,13 +9,17 @@ from typing import Any
 from rasa_sdk.executor import ActionExecutor
 
 from actions import build_executor
+from bot.agent_events import AgentEvents
+from bot.auth import AgentDirectory
+from bot.handoff import Handoffs
+from bot.handoff_context import HandoffViews
 from bot.messages import OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaSupervisor
 from bot.router import Router
 from bot.settings import Settings
 from bot.storage.db import Database
-from bot.storage.models import Conversation
+from bot.storage.models import Conversation, Message
 from bot.storage.repo import Store
 from channels.base import Channel
 from channels.registry import CHANNELS
@@ -37,8 +41,22 @@ class Hub:
         )
         self.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
         self.supervisor = RasaSupervisor(settings, self.rasa) if settings.rasa_managed else None
-        self.router = Router(self.store, self.rasa, settings.max_message_chars)
+        self.events = AgentEvents()
+        self.agents = AgentDirectory(self.db)
+        self.handoffs = Handoffs(self.db, self.store, self.rasa)
+        self.handoffs.notify = self.events.broadcast
+        self.handoffs.deliver = self.deliver
+        self.handoffs.agents_online = self.events.anyone_online
+        self.views = HandoffViews(self.db)
+        self.router = Router(
+            self.store,
+            self.rasa,
+            self.handoffs,
+            settings.max_message_chars,
+            settings.frustration_threshold,
+        )
         self.router.deliver = self.deliver
+        self.router.on_customer_message = self._customer_message_to_agents
         self.executor: ActionExecutor = build_executor(self.kb, self.store)
         self.channels: dict[str, Channel] = {
             name: cls(self.router, settings) for name, cls in CHANNELS.items()
@@ -51,6 +69,20 @@ class Hub:
             log.error("no channel '%s' to deliver to %s", conversation.channel, conversation.key)
             return
         await channel.send(conversation.chat_id, messages)
+
+    async def _customer_message_to_agents(self, handoff_id: int, message: Message) -> None:
+        await self.events.broadcast(
+            {
+                "type": "message",
+                "handoff_id": handoff_id,
+                "message": {
+                    "sender": "customer",
+                    "text": message.text,
+                    "at": message.created_at.isoformat(),
+                },
+            }
+        )
+        await self.events.broadcast({"type": "queue"})
 
     async def start(self) -> None:
         await self.db.migrate()

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot import frustration
+from bot.handoff import RATING_THANKS, Handoffs
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
-from bot.storage.models import Conversation
+from bot.storage.models import Conversation, Message
 from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
@@ -21,14 +24,11 @@ log = logging.getLogger(__name__)
 Deliver = Callable[[Conversation, list[OutgoingMessage]], Awaitable[None]]
 
 RASA_DOWN = (
-    "Sorry, I'm having a technical problem and can't answer right now. Your message is saved: "
-    "I'll reply here as soon as I'm back, or you can ask for a person."
+    "Sorry, I'm having a technical problem and can't answer right now. Your message is saved "
+    "and our team has been told: you'll get an answer here as soon as possible."
 )
 TOO_LONG = "Your message is too long ({length} characters). Please keep it under {limit}."
-HANDOFF = (
-    "I'm passing this conversation to a person from our team. They will see everything you've "
-    "written here, so you won't need to repeat yourself."
-)
+RATING = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*(stars?)?\s*$", re.IGNORECASE)
 
 
 class InvalidMessage(ValueError):
@@ -36,62 +36,145 @@ class InvalidMessage(ValueError):
 
 
 class Router:
-    def __init__(self, store: Store, rasa: RasaClient, max_chars: int = 4000) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rasa: RasaClient,
+        handoffs: Handoffs,
+        max_chars: int = 4000,
+        frustration_threshold: float = 0.7,
+    ) -> None:
         self.store = store
         self.rasa = rasa
+        self.handoffs = handoffs
         self.max_chars = max_chars
+        self.frustration_threshold = frustration_threshold
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.deliver: Deliver | None = None  # push to a channel (used for late replies)
+        self.on_customer_message: Callable[[int, Message], Awaitable[None]] | None = None
 
     async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
         """Store the message, get the replies, store them and return them to the channel."""
         if not msg.text or not msg.text.strip():
             raise InvalidMessage("The message is empty.")
         async with self._locks[msg.conversation_key]:
-            if len(msg.text) > self.max_chars:
-                stored = await self.store.store_incoming(msg, status="rejected")
-                if not stored.created:
-                    return []
-                replies = [
-                    OutgoingMessage(
-                        TOO_LONG.format(length=len(msg.text), limit=self.max_chars),
-                        sender="system",
-                    )
-                ]
-                await self.store.store_outgoing(stored.conversation.id, replies)
-                return replies
-            stored = await self.store.store_incoming(msg)
+            too_long = len(msg.text) > self.max_chars
+            stored = await self.store.store_incoming(
+                msg, status="rejected" if too_long else "received"
+            )
             if not stored.created:
                 return []  # a retried delivery of a message we already handled
-            return await self._to_bot(stored.conversation, stored.message.id, msg.text)
+            conversation, message = stored.conversation, stored.message
+            if too_long:
+                text = TOO_LONG.format(length=len(msg.text), limit=self.max_chars)
+                return await self._reply(conversation, [OutgoingMessage(text, sender="system")])
+            if conversation.state in ("queued", "with_agent"):
+                await self.store.set_status(message.id, "to_agent")
+                await self._to_agents(conversation, message)
+                return []
+            if conversation.awaiting_rating:
+                rated = RATING.match(msg.text)
+                await self.store.update_conversation(conversation.id, awaiting_rating=False)
+                if rated:
+                    await self.handoffs.rate(conversation, int(rated.group(1)))
+                    await self.store.set_status(message.id, "processed")
+                    return await self._reply(conversation, [OutgoingMessage(RATING_THANKS)])
+            return await self._to_bot(conversation, message)
 
-    async def _to_bot(
-        self, conversation: Conversation, message_id: int, text: str
+    async def _reply(
+        self, conversation: Conversation, replies: list[OutgoingMessage]
     ) -> list[OutgoingMessage]:
+        await self.store.store_outgoing(conversation.id, replies)
+        return replies
+
+    async def _to_agents(self, conversation: Conversation, message: Message) -> None:
+        handoff = await self.handoffs.open_for(conversation.id)
+        if handoff and self.on_customer_message:
+            await self.on_customer_message(handoff.id, message)
+
+    async def _to_bot(self, conversation: Conversation, message: Message) -> list[OutgoingMessage]:
         try:
-            raw = await self.rasa.send(conversation.key, text, self._metadata(conversation))
+            raw = await self.rasa.send(conversation.key, message.text, self._metadata(conversation))
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for %s: %s", conversation.key, exc)
-            await self.store.set_status(message_id, "pending")
-            replies = [OutgoingMessage(RASA_DOWN, sender="system")]
-            await self.store.store_outgoing(conversation.id, replies)
-            return replies
-        replies = self._interpret(raw)
-        await self.store.store_outgoing(conversation.id, replies)
-        await self.store.set_status(message_id, "processed")
-        await self._annotate(conversation.key)
-        return replies
+            await self.store.set_status(message.id, "pending")
+            await self.handoffs.request(conversation, "bot_error", 0.0, {"error": str(exc)})
+            return await self._reply(conversation, [OutgoingMessage(RASA_DOWN, sender="system")])
+        replies, kb, wanted = self._interpret(raw)
+        assessment, unknown_streak = await self._assess(conversation, message, kb)
+        reason = wanted
+        if reason is None and assessment.score >= self.frustration_threshold:
+            reason = "frustration"
+        if reason is None and unknown_streak >= 2:
+            reason = "unanswered"
+        if reason:
+            # the bot stops trying: drop its "I don't know" and keep real answers
+            replies = [r for r in replies if not (r.custom or {}).get("kb", {}).get("decision") == "unknown"]
+            detail = {"signals": assessment.signals, "unknown_streak": unknown_streak}
+            replies.append(
+                await self.handoffs.request(conversation, reason, assessment.score, detail)
+            )
+        await self.store.set_status(message.id, "processed")
+        return await self._reply(conversation, replies)
 
-    def _interpret(self, raw: list[OutgoingMessage]) -> list[OutgoingMessage]:
+    @staticmethod
+    def _interpret(
+        raw: list[OutgoingMessage],
+    ) -> tuple[list[OutgoingMessage], dict[str, Any] | None, str | None]:
+        """Replies to show, what the knowledge base tried, and a handoff the bot asked for."""
         replies: list[OutgoingMessage] = []
+        kb: dict[str, Any] | None = None
+        handoff: str | None = None
         for reply in raw:
+            custom = dict(reply.custom or {})
+            if "handoff" in custom:
+                handoff = str((custom.pop("handoff") or {}).get("reason") or "requested")
+            kb = custom.get("kb", kb)
             if reply.text or reply.buttons:
-                replies.append(reply)
-            if reply.custom and "handoff" in reply.custom:
                 replies.append(
-                    OutgoingMessage(HANDOFF, custom={"handoff": reply.custom["handoff"]})
+                    OutgoingMessage(reply.text, reply.buttons, custom or None, reply.sender)
                 )
-        return replies
+        return replies, kb, handoff
+
+    async def _assess(
+        self, conversation: Conversation, message: Message, kb: dict[str, Any] | None
+    ) -> tuple[frustration.Assessment, int]:
+        """Record what the bot understood and tried; compute the frustration signals."""
+        try:
+            latest = await self.rasa.latest_message(conversation.key)
+        except RasaUnavailable:
+            latest = {}
+        intent = (latest.get("intent") or {}) if isinstance(latest, dict) else {}
+        earlier = [
+            m
+            for m in await self.store.transcript(conversation.key)
+            if m.direction == "in" and m.id < message.id and m.status != "rejected"
+        ]
+        unknown_streak = 0
+        if (kb or {}).get("decision") == "unknown":
+            unknown_streak = 1
+            for m in reversed(earlier):
+                if (m.kb or {}).get("decision") != "unknown":
+                    break
+                unknown_streak += 1
+        previous = earlier[-1] if earlier else None
+        assessment = frustration.assess(
+            message.text,
+            intent.get("name"),
+            [m.text for m in earlier],
+            (previous.frustration or 0.0) if previous else 0.0,
+            unknown_streak,
+            after_answer=bool(previous and (previous.kb or {}).get("decision") == "answer"),
+        )
+        await self.store.annotate(
+            message.id,
+            intent=intent.get("name"),
+            confidence=intent.get("confidence"),
+            kb=kb,
+            frustration=assessment.score,
+            signals=assessment.signals,
+        )
+        return assessment, unknown_streak
 
     @staticmethod
     def _metadata(conversation: Conversation) -> dict[str, Any]:
@@ -102,32 +185,26 @@ class Router:
             "customer_id": conversation.customer_id,
         }
 
-    async def _annotate(self, key: str) -> None:
-        """Record what Rasa understood (intent, confidence) on the stored message."""
-        try:
-            latest = await self.rasa.latest_message(key)
-        except RasaUnavailable:
-            return
-        intent = (latest or {}).get("intent") or {}
-        await self.store.annotate(key, intent.get("name"), intent.get("confidence"))
-
     async def retry_pending(self) -> int:
-        """Send messages that arrived while Rasa was down; push the replies to their channel."""
+        """Answer messages that arrived while Rasa was down and push the replies to the
+        customer, unless a person has taken the conversation over meanwhile."""
         done = 0
         for conversation, message in await self.store.pending():
             async with self._locks[conversation.key]:
-                try:
-                    raw = await self.rasa.send(
-                        conversation.key, message.text, self._metadata(conversation)
-                    )
-                except RasaUnavailable:
+                if not await self.rasa.healthy():
                     return done
-                replies = self._interpret(raw)
-                await self.store.store_outgoing(conversation.id, replies)
-                await self.store.set_status(message.id, "processed")
+                current = await self.store.conversation(conversation.key)
+                if current is None:
+                    continue
+                if current.state != "bot" and not await self.handoffs.withdraw(current):
+                    await self.store.set_status(message.id, "to_agent")
+                    continue
+                replies = await self._to_bot(current, message)
+                if message.id in {m.id for _, m in await self.store.pending()}:
+                    return done  # Rasa went away again
             if self.deliver:
                 try:
-                    await self.deliver(conversation, replies)
+                    await self.deliver(current, replies)
                 except Exception:
                     log.exception("could not deliver late replies to %s", conversation.key)
             done += 1

@@ -47,8 +47,10 @@ class Settings:
     index_dir: Path = ROOT / "var" / "kb-index"
     embedding_model: str = field(default_factory=_default_embedding_model)
     default_language: str = "en"
-    # Messages
+    # Messages and handoff
     max_message_chars: int = 4000
+    frustration_threshold: float = 0.7
+    secure_cookies: bool = False  # set true behind HTTPS
 
     @property
     def sqlite_path(self) -> Path:
@@ -87,6 +89,8 @@ ENV: dict[str, tuple[str, Any]] = {
     "EMBEDDING_MODEL": ("embedding_model", str),
     "DEFAULT_LANGUAGE": ("default_language", str),
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),
+    "FRUSTRATION_THRESHOLD": ("frustration_threshold", float),
+    "SUPPORTBOT_SECURE_COOKIES": ("secure_cookies", _bool),
 }
 
 

@@ -18,6 +18,7 @@ class FakeRasa:
     delay: float = 0.0
     failing: bool = False
     received: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def app(self) -> Starlette:
         async def webhook(request: Request) -> JSONResponse:
@@ -46,10 +47,15 @@ class FakeRasa:
                 {"latest_message": {"intent": {"name": "greet", "confidence": 0.9}}}
             )
 
+        async def append_event(request: Request) -> JSONResponse:
+            self.events.append((request.path_params["sender"], await request.json()))
+            return JSONResponse({})
+
         return Starlette(
             routes=[
                 Route("/webhooks/rest/webhook", webhook, methods=["POST"]),
                 Route("/status", status),
-                Route("/conversations/{sender:path}/tracker", tracker),
+                Route("/conversations/{sender}/tracker/events", append_event, methods=["POST"]),
+                Route("/conversations/{sender}/tracker", tracker),
             ]
         )

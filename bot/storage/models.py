@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -37,7 +37,8 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[str] = mapped_column(String(255))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    state: Mapped[str] = mapped_column(String(16), default="bot")
+    state: Mapped[str] = mapped_column(String(16), default="bot")  # see bot/handoff.py
+    awaiting_rating: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -58,6 +59,10 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(16), default="received")
     intent: Mapped[str | None] = mapped_column(String(64))
     intent_confidence: Mapped[float | None] = mapped_column(Float)
+    # what the bot tried for this message: {"decision", "article", "candidates": [...]}
+    kb: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    frustration: Mapped[float | None] = mapped_column(Float)
+    signals: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -72,4 +77,75 @@ class Gap(Base):
     language: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(32), default="unknown")
     candidates: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Agent(Base):
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2
+    role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | admin
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuthSession(Base):
+    """A logged-in browser: the cookie holds the token, the table only its SHA-256."""
+
+    __tablename__ = "auth_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # requested|frustration|unanswered|policy|bot_error
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|claimed|resolved
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    frustration: Mapped[float] = mapped_column(Float, default=0.0)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Note(Base):
+    """A private note by an agent on a conversation; never shown to the customer."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SavedReply(Base):
+    __tablename__ = "saved_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Rating(Base):
+    """The customer's answer to "how did we do?" after an agent resolved the conversation."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
+    score: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.messages import IncomingMessage, OutgoingMessage
@@ -143,22 +143,32 @@ class Store:
                 message.status = status
                 await s.commit()
 
-    async def annotate(self, conversation_key: str, intent: str | None, confidence: float | None):
-        """Record what the bot understood of the latest customer message of a conversation."""
+    async def annotate(
+        self,
+        message_id: int,
+        intent: str | None,
+        confidence: float | None,
+        kb: dict[str, Any] | None = None,
+        frustration: float | None = None,
+        signals: list[str] | None = None,
+    ) -> None:
+        """Record what the bot understood and tried for a customer message."""
         async with self.db.session() as s:
-            message = (
-                await s.execute(
-                    select(Message)
-                    .join(Conversation, Conversation.id == Message.conversation_id)
-                    .where(Conversation.key == conversation_key, Message.direction == "in")
-                    .order_by(Message.id.desc())
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
+            message = await s.get(Message, message_id)
             if message:
                 message.intent = intent
                 message.intent_confidence = confidence
+                message.kb = kb
+                message.frustration = frustration
+                message.signals = signals
                 await s.commit()
+
+    async def update_conversation(self, conversation_id: int, **values: Any) -> None:
+        async with self.db.session() as s:
+            await s.execute(
+                update(Conversation).where(Conversation.id == conversation_id).values(**values)
+            )
+            await s.commit()
 
     async def conversation(self, key: str) -> Conversation | None:
         async with self.db.session() as s:

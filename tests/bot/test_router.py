@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from bot.handoff import NO_AGENT_ONLINE, Handoffs
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.router import RASA_DOWN, InvalidMessage, Router
@@ -20,6 +22,11 @@ def msg(text: str, vendor_id: str | None = None) -> IncomingMessage:
     return IncomingMessage("web", "s1", text, Customer("s1"), vendor_id, "en")
 
 
+def router_for(store: Store, url: str, timeout: float = 15.0, **options: Any) -> Router:
+    rasa = RasaClient(url, timeout=timeout)
+    return Router(store, rasa, Handoffs(store.db, store, rasa), **options)
+
+
 @pytest.fixture
 async def fake_rasa() -> AsyncIterator[tuple[FakeRasa, str]]:
     fake = FakeRasa()
@@ -31,7 +38,7 @@ async def test_message_goes_to_rasa_with_metadata_and_both_sides_are_stored(
     store: Store, fake_rasa
 ):
     fake, url = fake_rasa
-    router = Router(store, RasaClient(url))
+    router = router_for(store, url)
     replies = await router.handle(msg("hello"))
     assert [r.text for r in replies] == ["echo: hello"]
     sent = fake.received[0]
@@ -47,7 +54,7 @@ async def test_message_goes_to_rasa_with_metadata_and_both_sides_are_stored(
 
 async def test_a_duplicate_delivery_is_answered_once(store: Store, fake_rasa):
     fake, url = fake_rasa
-    router = Router(store, RasaClient(url))
+    router = router_for(store, url)
     assert await router.handle(msg("hello", "v1"))
     assert await router.handle(msg("hello", "v1")) == []
     assert len(fake.received) == 1
@@ -55,7 +62,7 @@ async def test_a_duplicate_delivery_is_answered_once(store: Store, fake_rasa):
 
 async def test_empty_message_is_refused_and_nothing_is_stored(store: Store, fake_rasa):
     _, url = fake_rasa
-    router = Router(store, RasaClient(url))
+    router = router_for(store, url)
     for text in ["", "   \n\t"]:
         with pytest.raises(InvalidMessage, match="empty"):
             await router.handle(msg(text))
@@ -64,7 +71,7 @@ async def test_empty_message_is_refused_and_nothing_is_stored(store: Store, fake
 
 async def test_too_long_message_is_kept_and_the_customer_told(store: Store, fake_rasa):
     fake, url = fake_rasa
-    router = Router(store, RasaClient(url), max_chars=4000)
+    router = router_for(store, url, max_chars=4000)
     replies = await router.handle(msg("x" * 4001))
     assert "too long" in replies[0].text and "4000" in replies[0].text
     assert fake.received == []
@@ -74,7 +81,7 @@ async def test_too_long_message_is_kept_and_the_customer_told(store: Store, fake
 
 async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_is_back(store: Store):
     port = free_port()  # nothing listens here yet
-    router = Router(store, RasaClient(f"http://127.0.0.1:{port}", timeout=2))
+    router = router_for(store, f"http://127.0.0.1:{port}", timeout=2)
     delivered: list[tuple[str, list[OutgoingMessage]]] = []
 
     async def deliver(conversation: Conversation, replies: list[OutgoingMessage]) -> None:
@@ -98,7 +105,7 @@ async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_is_back(stor
 async def test_slow_rasa_times_out_with_an_honest_reply(store: Store, fake_rasa):
     fake, url = fake_rasa
     fake.delay = 3.0
-    router = Router(store, RasaClient(url, timeout=0.5))
+    router = router_for(store, url, timeout=0.5)
     replies = await router.handle(msg("hello"))
     assert replies[0].text == RASA_DOWN
     assert (await store.transcript("web:s1"))[0].status == "pending"
@@ -107,7 +114,7 @@ async def test_slow_rasa_times_out_with_an_honest_reply(store: Store, fake_rasa)
 async def test_rasa_error_response_does_not_lose_the_message(store: Store, fake_rasa):
     fake, url = fake_rasa
     fake.failing = True
-    router = Router(store, RasaClient(url))
+    router = router_for(store, url)
     replies = await router.handle(msg("hello"))
     assert replies[0].text == RASA_DOWN
     assert (await store.transcript("web:s1"))[0].text == "hello"
@@ -115,7 +122,7 @@ async def test_rasa_error_response_does_not_lose_the_message(store: Store, fake_
 
 async def test_handoff_payload_becomes_an_honest_message(store: Store, fake_rasa):
     _, url = fake_rasa
-    router = Router(store, RasaClient(url))
+    router = router_for(store, url)
     replies = await router.handle(msg("handoff please"))
     assert "person" in replies[0].text
     assert replies[0].custom == {"handoff": {"reason": "requested"}}

@@ -64,12 +64,15 @@ async def test_pending_messages_are_listed_oldest_first(store: Store):
     assert [m.text for _, m in await store.pending()] == ["first", "second"]
 
 
-async def test_intent_is_recorded_on_the_latest_customer_message(store: Store):
+async def test_what_the_bot_understood_is_recorded_on_the_message(store: Store):
     await store.store_incoming(incoming("one"))
-    await store.store_incoming(incoming("two"))
-    await store.annotate("web:c1", "greet", 0.93)
+    two = await store.store_incoming(incoming("two"))
+    kb = {"decision": "unknown", "candidates": [{"id": "a", "title": "A", "score": 0.2}]}
+    await store.annotate(two.message.id, "greet", 0.93, kb, 0.35, ["shouting"])
     transcript = await store.transcript("web:c1")
     assert [(m.text, m.intent) for m in transcript] == [("one", None), ("two", "greet")]
+    assert transcript[1].kb == kb and transcript[1].signals == ["shouting"]
+    assert transcript[1].frustration == 0.35
 
 
 async def test_gaps_are_logged_newest_first(store: Store):

@@ -11,6 +11,7 @@ import pytest
 import websockets
 from fastapi import FastAPI
 
+from bot.handoff import Handoffs
 from bot.messages import OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.router import Router
@@ -37,7 +38,8 @@ class Site:
 async def site(sqlite_store: Store, settings: Settings) -> AsyncIterator[Site]:
     fake = FakeRasa()
     async with serve(fake.app()) as rasa_url:
-        router = Router(sqlite_store, RasaClient(rasa_url))
+        rasa = RasaClient(rasa_url)
+        router = Router(sqlite_store, rasa, Handoffs(sqlite_store.db, sqlite_store, rasa))
         channel = WebChannel(router, settings)
         app = FastAPI()
         app.include_router(channel.routes())

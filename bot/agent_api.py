@@ -1,0 +1,252 @@
+"""The agent console (`/agent`) and its JSON API (`/api/agent/...`).
+
+Every endpoint but login needs the session cookie; every state-changing one also needs the
+session's CSRF token in the `X-CSRF-Token` header. Admin-only: managing saved replies.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select
+from starlette.websockets import WebSocketDisconnect
+
+from bot.agent_events import AgentEvents
+from bot.auth import AgentDirectory
+from bot.handoff import HandoffError, Handoffs
+from bot.handoff_context import HandoffViews
+from bot.storage.models import Agent, SavedReply
+
+STATIC = Path(__file__).resolve().parent / "agent_static"
+COOKIE = "sb_session"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
+)
+
+
+class LoginBody(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+
+
+class TextBody(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class ResolveBody(BaseModel):
+    note: str = Field(default="", max_length=4000)
+
+
+class TransferBody(BaseModel):
+    agent: str = Field(max_length=64)
+
+
+class SavedReplyBody(BaseModel):
+    title: str = Field(min_length=1, max_length=128)
+    text: str = Field(min_length=1, max_length=4000)
+
+
+@dataclass(frozen=True)
+class Session:
+    agent: Agent
+    csrf: str
+
+
+def agent_json(agent: Agent) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "username": agent.username,
+        "display_name": agent.display_name,
+        "role": agent.role,
+    }
+
+
+def build_agent_api(
+    directory: AgentDirectory,
+    handoffs: Handoffs,
+    views: HandoffViews,
+    events: AgentEvents,
+    secure_cookies: bool = False,
+) -> APIRouter:
+    api = APIRouter()
+
+    async def session(request: Request) -> Session:
+        found = await directory.session(request.cookies.get(COOKIE))
+        if found is None:
+            raise HTTPException(401, "log in first")
+        return Session(*found)
+
+    async def writer(request: Request, current: Annotated[Session, Depends(session)]) -> Session:
+        token = request.headers.get("x-csrf-token", "")
+        if not secrets.compare_digest(token, current.csrf):
+            raise HTTPException(403, "missing or wrong X-CSRF-Token header")
+        return current
+
+    async def admin(current: Annotated[Session, Depends(writer)]) -> Session:
+        if current.agent.role != "admin":
+            raise HTTPException(403, "admins only")
+        return current
+
+    Reader = Annotated[Session, Depends(session)]
+    Writer = Annotated[Session, Depends(writer)]
+    Admin = Annotated[Session, Depends(admin)]
+
+    async def handoff_json(handoff_id: int) -> dict[str, Any]:
+        item = await views.item(handoff_id)
+        if item is None:
+            raise HTTPException(404, f"no handoff {handoff_id}")
+        return item
+
+    async def run(action: Any) -> Any:
+        try:
+            return await action
+        except HandoffError as exc:
+            raise HTTPException(exc.status, str(exc), headers=None) from exc
+
+    @api.get("/agent", include_in_schema=False)
+    async def console() -> FileResponse:
+        return FileResponse(
+            STATIC / "console.html",
+            media_type="text/html",
+            headers={"Content-Security-Policy": CSP, "X-Frame-Options": "DENY"},
+        )
+
+    @api.get("/agent/static/{name}", include_in_schema=False)
+    async def static(name: str) -> FileResponse:
+        allowed = {p.name: p for p in STATIC.iterdir() if p.name != "console.html"}
+        if name not in allowed:
+            raise HTTPException(404, "not found")
+        return FileResponse(allowed[name])
+
+    @api.post("/api/agent/login", tags=["agents"])
+    async def login(body: LoginBody, response: Response) -> dict[str, Any]:
+        """Log in; sets an HttpOnly session cookie and returns the CSRF token."""
+        result = await directory.login(body.username, body.password)
+        if result is None:
+            raise HTTPException(401, "wrong username or password")
+        response.set_cookie(
+            COOKIE,
+            result.token,
+            httponly=True,
+            samesite="strict",
+            secure=secure_cookies,
+            max_age=12 * 3600,
+            path="/",
+        )
+        return {"agent": agent_json(result.agent), "csrf": result.csrf}
+
+    @api.post("/api/agent/logout", tags=["agents"])
+    async def logout(request: Request, response: Response, _: Writer) -> dict[str, Any]:
+        await directory.logout(request.cookies.get(COOKIE))
+        response.delete_cookie(COOKIE, path="/")
+        return {}
+
+    @api.get("/api/agent/me", tags=["agents"])
+    async def me(current: Reader) -> dict[str, Any]:
+        return {"agent": agent_json(current.agent), "csrf": current.csrf}
+
+    @api.get("/api/agent/agents", tags=["agents"])
+    async def agents(_: Reader) -> dict[str, Any]:
+        online = events.online()
+        return {
+            "agents": [
+                {**agent_json(a), "online": a.username in online} for a in await directory.all()
+            ]
+        }
+
+    @api.get("/api/agent/queue", tags=["handoffs"])
+    async def queue(_: Reader) -> dict[str, Any]:
+        """Open handoffs, highest priority first, then longest waiting."""
+        return {"handoffs": await views.queue()}
+
+    @api.get("/api/agent/handoffs/{handoff_id}", tags=["handoffs"])
+    async def context(handoff_id: int, _: Reader) -> dict[str, Any]:
+        """Everything the agent needs: reason, customer, summary, signals, transcript, notes."""
+        found = await views.context(handoff_id)
+        if found is None:
+            raise HTTPException(404, f"no handoff {handoff_id}")
+        return found
+
+    @api.post("/api/agent/handoffs/{handoff_id}/claim", tags=["handoffs"])
+    async def claim(handoff_id: int, current: Writer) -> JSONResponse:
+        try:
+            await handoffs.claim(handoff_id, current.agent)
+        except HandoffError as exc:
+            return JSONResponse({"error": str(exc), **exc.extra}, exc.status)
+        return JSONResponse({"handoff": await handoff_json(handoff_id)})
+
+    @api.post("/api/agent/handoffs/{handoff_id}/messages", tags=["handoffs"])
+    async def reply(handoff_id: int, body: TextBody, current: Writer) -> dict[str, Any]:
+        """Send a reply to the customer on their channel."""
+        message = await run(handoffs.reply(handoff_id, current.agent, body.text))
+        return {"message": message.to_dict()}
+
+    @api.post("/api/agent/handoffs/{handoff_id}/notes", tags=["handoffs"])
+    async def note(handoff_id: int, body: TextBody, current: Writer) -> dict[str, Any]:
+        """A private note: never shown to the customer."""
+        saved = await run(handoffs.add_note(handoff_id, current.agent, body.text))
+        return {"note": {"agent": current.agent.display_name, "text": saved.text}}
+
+    @api.post("/api/agent/handoffs/{handoff_id}/transfer", tags=["handoffs"])
+    async def transfer(handoff_id: int, body: TransferBody, current: Writer) -> dict[str, Any]:
+        target = await directory.by_username(body.agent)
+        if target is None:
+            raise HTTPException(404, f"no agent '{body.agent}'")
+        await run(handoffs.transfer(handoff_id, current.agent, target))
+        return {"handoff": await handoff_json(handoff_id)}
+
+    @api.post("/api/agent/handoffs/{handoff_id}/resolve", tags=["handoffs"])
+    async def resolve(handoff_id: int, body: ResolveBody, current: Writer) -> dict[str, Any]:
+        """Hand the conversation back to the bot, which asks the customer for a rating."""
+        await run(handoffs.resolve(handoff_id, current.agent, body.note))
+        return {"handoff": await handoff_json(handoff_id)}
+
+    @api.get("/api/agent/saved-replies", tags=["saved replies"])
+    async def saved_replies(_: Reader) -> dict[str, Any]:
+        async with handoffs.db.session() as s:
+            rows = (await s.execute(select(SavedReply).order_by(SavedReply.title))).scalars()
+            return {"replies": [{"id": r.id, "title": r.title, "text": r.text} for r in rows]}
+
+    @api.post("/api/agent/saved-replies", tags=["saved replies"])
+    async def add_saved_reply(body: SavedReplyBody, _: Admin) -> dict[str, Any]:
+        async with handoffs.db.session() as s:
+            row = SavedReply(title=body.title, text=body.text)
+            s.add(row)
+            await s.commit()
+            return {"reply": {"id": row.id, "title": row.title, "text": row.text}}
+
+    @api.delete("/api/agent/saved-replies/{reply_id}", tags=["saved replies"])
+    async def delete_saved_reply(reply_id: int, _: Admin) -> dict[str, Any]:
+        async with handoffs.db.session() as s:
+            result = await s.execute(delete(SavedReply).where(SavedReply.id == reply_id))
+            await s.commit()
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise HTTPException(404, f"no saved reply {reply_id}")
+        return {}
+
+    @api.websocket("/api/agent/ws")
+    async def live(websocket: WebSocket) -> None:
+        origin = websocket.headers.get("origin")
+        host = websocket.headers.get("host", "")
+        found = await directory.session(websocket.cookies.get(COOKIE))
+        if found is None or (origin and origin.split("://", 1)[-1] != host):
+            await websocket.close(code=1008)
+            return
+        await websocket.accept()
+        events.join(websocket, found[0])
+        try:
+            while True:
+                await websocket.receive_text()  # pings; the console only listens
+        except WebSocketDisconnect:
+            pass
+        finally:
+            events.leave(websocket)
+
+    return api

@@ -1,0 +1,291 @@
+"""Conversation states and the handoff between the bot and human agents.
+
+```
+                 request (reason)              claim (atomic)
+        ┌─────┐ ────────────────► ┌────────┐ ─────────────────► ┌────────────┐
+ new ──►│ bot │                   │ queued │                    │ with_agent │──┐ transfer
+        └─────┘ ◄──────────────── └────────┘                    └────────────┘◄─┘
+           ▲     withdraw (bot_error, │                               │
+           │     the bot recovered)   │ resolve                       │ resolve (note)
+           └──────────────────────────┴───────────────────────────────┘
+                         back to the bot, which asks the customer for a 1–5 rating
+```
+
+While a conversation is `queued` or `with_agent`, customer messages go to the agents, never to
+Rasa; Rasa itself is told with its own `pause` / `resume` events (ConversationPaused /
+ConversationResumed) so the assistant stays silent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select, update
+
+from bot.messages import Button, OutgoingMessage
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.storage.db import Database
+from bot.storage.models import Agent, Conversation, Handoff, Note, Rating, utcnow
+from bot.storage.repo import Store
+
+log = logging.getLogger(__name__)
+
+REASONS = ("requested", "frustration", "unanswered", "policy", "bot_error")
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("bot", "request"): "queued",
+    ("queued", "claim"): "with_agent",
+    ("with_agent", "transfer"): "with_agent",
+    ("queued", "resolve"): "bot",
+    ("with_agent", "resolve"): "bot",
+    ("queued", "withdraw"): "bot",
+}
+OPEN = ("queued", "claimed")  # handoff statuses an agent still has to act on
+
+AGENT_ONLINE = (
+    "I'm passing this conversation to a person from our team. They will see everything you've "
+    "written here, so you won't need to repeat yourself."
+)
+NO_AGENT_ONLINE = (
+    "I'm passing this conversation to a person from our team. Nobody is available right now, so "
+    "your conversation is queued: a person will answer you here as soon as they are back, "
+    "with everything you've written so far."
+)
+ALREADY_QUEUED = "A person from our team already has your conversation and will answer here."
+RATING_QUESTION = (
+    "{agent} has marked your question as resolved and handed you back to me. How would you rate "
+    "the help you got? (1 = poor, 5 = excellent)"
+)
+RATING_THANKS = "Thank you for your rating! Is there anything else I can help with?"
+
+
+class HandoffError(Exception):
+    def __init__(self, message: str, status: int = 409, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+def next_state(state: str, event: str) -> str:
+    try:
+        return TRANSITIONS[(state, event)]
+    except KeyError:
+        raise HandoffError(f"cannot {event} a conversation that is '{state}'") from None
+
+
+Notify = Callable[[dict[str, Any]], Awaitable[None]]
+Deliver = Callable[[Conversation, list[OutgoingMessage]], Awaitable[None]]
+
+
+class Handoffs:
+    def __init__(self, db: Database, store: Store, rasa: RasaClient) -> None:
+        self.db = db
+        self.store = store
+        self.rasa = rasa
+        self.notify: Notify | None = None  # agent console events
+        self.deliver: Deliver | None = None  # to the customer's channel
+        self.agents_online: Callable[[], bool] = lambda: False
+
+    async def _notify(self, event: dict[str, Any]) -> None:
+        if self.notify:
+            await self.notify(event)
+
+    async def _rasa_event(self, key: str, event: str) -> None:
+        try:
+            await self.rasa.append_event(key, {"event": event})
+        except RasaUnavailable as exc:  # the hub routes by state anyway; Rasa catches up later
+            log.warning("could not %s Rasa for %s: %s", event, key, exc)
+
+    async def open_for(self, conversation_id: int) -> Handoff | None:
+        async with self.db.session() as s:
+            query = (
+                select(Handoff)
+                .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN))
+                .order_by(Handoff.id.desc())
+            )
+            return (await s.execute(query)).scalars().first()
+
+    async def request(
+        self, conversation: Conversation, reason: str, frustration: float, detail: dict[str, Any]
+    ) -> OutgoingMessage:
+        """Queue the conversation for a person; returns what to tell the customer."""
+        if conversation.state != "bot":
+            return OutgoingMessage(ALREADY_QUEUED, sender="system")
+        state = next_state(conversation.state, "request")
+        async with self.db.session() as s:
+            handoff = Handoff(
+                conversation_id=conversation.id,
+                reason=reason if reason in REASONS else "requested",
+                status="queued",
+                frustration=frustration,
+                detail=detail,
+            )
+            s.add(handoff)
+            await s.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation.id)
+                .values(state=state, awaiting_rating=False)
+            )
+            await s.commit()
+        conversation.state = state
+        await self._rasa_event(conversation.key, "pause")
+        await self._notify({"type": "queue"})
+        text = AGENT_ONLINE if self.agents_online() else NO_AGENT_ONLINE
+        return OutgoingMessage(text, sender="system", custom={"handoff": {"reason": handoff.reason}})
+
+    async def get(self, handoff_id: int) -> tuple[Handoff, Conversation]:
+        async with self.db.session() as s:
+            handoff = await s.get(Handoff, handoff_id)
+            if handoff is None:
+                raise HandoffError(f"no handoff {handoff_id}", 404)
+            conversation = await s.get(Conversation, handoff.conversation_id)
+            assert conversation is not None
+            return handoff, conversation
+
+    async def claim(self, handoff_id: int, agent: Agent) -> Handoff:
+        """Exactly one agent wins: the update only matches while the handoff is queued."""
+        handoff, conversation = await self.get(handoff_id)
+        async with self.db.session() as s:
+            result = await s.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff_id, Handoff.status == "queued")
+                .values(status="claimed", agent_id=agent.id, claimed_at=utcnow())
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                await s.rollback()
+                current = await s.get(Handoff, handoff_id)
+                holder = await s.get(Agent, current.agent_id) if current and current.agent_id else None
+                if holder:
+                    raise HandoffError(
+                        f"already claimed by {holder.display_name}", 409, agent=holder.username
+                    )
+                raise HandoffError(f"this handoff is {current.status if current else 'gone'}")
+            await s.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation.id)
+                .values(state=next_state(conversation.state, "claim"))
+            )
+            await s.commit()
+        await self._notify({"type": "queue"})
+        return (await self.get(handoff_id))[0]
+
+    async def _owned(self, handoff_id: int, agent: Agent) -> tuple[Handoff, Conversation]:
+        handoff, conversation = await self.get(handoff_id)
+        if handoff.status != "claimed" or handoff.agent_id != agent.id:
+            raise HandoffError("claim this conversation first: another agent or nobody has it")
+        return handoff, conversation
+
+    async def reply(self, handoff_id: int, agent: Agent, text: str) -> OutgoingMessage:
+        _, conversation = await self._owned(handoff_id, agent)
+        message = OutgoingMessage(text, sender="agent", custom={"agent": agent.display_name})
+        await self.store.store_outgoing(conversation.id, [message])
+        if self.deliver:
+            await self.deliver(conversation, [message])
+        await self._notify(
+            {"type": "message", "handoff_id": handoff_id, "message": {"sender": "agent", "text": text}}
+        )
+        return message
+
+    async def add_note(self, handoff_id: int, agent: Agent, text: str) -> Note:
+        _, conversation = await self.get(handoff_id)
+        async with self.db.session() as s:
+            note = Note(conversation_id=conversation.id, agent_id=agent.id, text=text)
+            s.add(note)
+            await s.commit()
+        return note
+
+    async def transfer(self, handoff_id: int, agent: Agent, to: Agent) -> Handoff:
+        handoff, conversation = await self.get(handoff_id)
+        if handoff.status != "claimed":
+            raise HandoffError("only a claimed conversation can be transferred")
+        if handoff.agent_id != agent.id and agent.role != "admin":
+            raise HandoffError("only the agent who has it (or an admin) can transfer it", 403)
+        next_state(conversation.state, "transfer")
+        async with self.db.session() as s:
+            await s.execute(update(Handoff).where(Handoff.id == handoff_id).values(agent_id=to.id))
+            await s.commit()
+        await self._notify({"type": "queue"})
+        return (await self.get(handoff_id))[0]
+
+    async def resolve(self, handoff_id: int, agent: Agent, note: str) -> Handoff:
+        """Hand the conversation back to the bot, which asks the customer for a rating."""
+        handoff, conversation = await self.get(handoff_id)
+        if handoff.status == "claimed" and handoff.agent_id != agent.id and agent.role != "admin":
+            raise HandoffError("only the agent who has it (or an admin) can resolve it", 403)
+        if handoff.status not in OPEN:
+            raise HandoffError(f"this handoff is already {handoff.status}")
+        state = next_state(conversation.state, "resolve")
+        async with self.db.session() as s:
+            await s.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff_id)
+                .values(
+                    status="resolved",
+                    resolved_at=utcnow(),
+                    resolution_note=note,
+                    agent_id=handoff.agent_id or agent.id,
+                )
+            )
+            await s.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation.id)
+                .values(state=state, awaiting_rating=True)
+            )
+            await s.commit()
+        await self._rasa_event(conversation.key, "resume")
+        question = OutgoingMessage(
+            RATING_QUESTION.format(agent=agent.display_name),
+            buttons=[Button(str(n), str(n)) for n in range(1, 6)],
+            custom={"csat": {"handoff": handoff_id}},
+        )
+        await self.store.store_outgoing(conversation.id, [question])
+        if self.deliver:
+            await self.deliver(conversation, [question])
+        await self._notify({"type": "queue"})
+        return (await self.get(handoff_id))[0]
+
+    async def withdraw(self, conversation: Conversation) -> bool:
+        """The bot is back before anyone claimed a `bot_error` handoff: it takes over again."""
+        handoff = await self.open_for(conversation.id)
+        if handoff is None or handoff.status != "queued" or handoff.reason != "bot_error":
+            return False
+        async with self.db.session() as s:
+            await s.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff.id, Handoff.status == "queued")
+                .values(status="withdrawn", resolved_at=utcnow())
+            )
+            await s.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation.id)
+                .values(state=next_state(conversation.state, "withdraw"))
+            )
+            await s.commit()
+        conversation.state = "bot"
+        await self._rasa_event(conversation.key, "resume")
+        await self._notify({"type": "queue"})
+        return True
+
+    async def rate(self, conversation: Conversation, score: int) -> None:
+        async with self.db.session() as s:
+            last = (
+                await s.execute(
+                    select(Handoff)
+                    .where(Handoff.conversation_id == conversation.id)
+                    .order_by(Handoff.id.desc())
+                )
+            ).scalars().first()
+            s.add(
+                Rating(
+                    conversation_id=conversation.id,
+                    handoff_id=last.id if last else None,
+                    score=score,
+                )
+            )
+            await s.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation.id)
+                .values(awaiting_rating=False)
+            )
+            await s.commit()

@@ -1,0 +1,202 @@
+"""What an agent sees: the queue (sorted by priority and waiting time) and, per handoff, the
+full context so the customer never has to repeat themselves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from bot.storage.db import Database
+from bot.storage.models import Agent, Conversation, Customer, Handoff, Message, Note, utcnow
+
+REASON_WEIGHT = {
+    "frustration": 3.0,
+    "policy": 2.0,
+    "bot_error": 2.0,
+    "unanswered": 1.5,
+    "requested": 1.0,
+}
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def priority(handoff: Handoff, now: datetime) -> float:
+    """Reason, frustration and waiting time (up to +3 after 30 minutes) raise the priority."""
+    waiting_min = (now - _aware(handoff.created_at)).total_seconds() / 60
+    base = REASON_WEIGHT.get(handoff.reason, 1.0)
+    return round(base + 2 * handoff.frustration + min(waiting_min / 10, 3.0), 2)
+
+
+def summary(messages: list[Message]) -> dict[str, Any]:
+    """Extractive: the first statement of the problem, the last message, what went unanswered."""
+    said = [m for m in messages if m.direction == "in" and m.sender == "customer"]
+    problem = next(
+        (
+            m.text
+            for m in said
+            if (m.intent in (None, "question", "nlu_fallback", "complain"))
+            and len(m.text.split()) >= 3
+        ),
+        said[0].text if said else "",
+    )
+    return {
+        "first_problem": problem,
+        "last_message": said[-1].text if said else "",
+        "unanswered": [m.text for m in said if (m.kb or {}).get("decision") == "unknown"],
+    }
+
+
+class HandoffViews:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def queue(self) -> list[dict[str, Any]]:
+        now = utcnow()
+        async with self.db.session() as s:
+            rows = (
+                await s.execute(
+                    select(Handoff, Conversation, Customer, Agent)
+                    .join(Conversation, Conversation.id == Handoff.conversation_id)
+                    .join(Customer, Customer.id == Conversation.customer_id)
+                    .outerjoin(Agent, Agent.id == Handoff.agent_id)
+                    .where(Handoff.status.in_(("queued", "claimed")))
+                )
+            ).tuples()
+            items = []
+            for handoff, conversation, customer, agent in rows:
+                last = (
+                    await s.execute(
+                        select(Message.text)
+                        .where(Message.conversation_id == conversation.id, Message.direction == "in")
+                        .order_by(Message.id.desc())
+                        .limit(1)
+                    )
+                ).scalar_one_or_none()
+                items.append(self._item(handoff, conversation, customer, agent, last or "", now))
+        items.sort(key=lambda h: (-h["priority"], -h["waiting_seconds"]))
+        return items
+
+    @staticmethod
+    def _item(
+        handoff: Handoff,
+        conversation: Conversation,
+        customer: Customer,
+        agent: Agent | None,
+        last_message: str,
+        now: datetime,
+    ) -> dict[str, Any]:
+        return {
+            "id": handoff.id,
+            "conversation_key": conversation.key,
+            "channel": conversation.channel,
+            "language": conversation.language,
+            "reason": handoff.reason,
+            "status": handoff.status,
+            "priority": priority(handoff, now),
+            "waiting_seconds": int((now - _aware(handoff.created_at)).total_seconds()),
+            "customer_name": customer.display_name or f"{conversation.channel} customer",
+            "agent": agent.username if agent else None,
+            "last_message": last_message,
+            "created_at": _aware(handoff.created_at).isoformat(),
+            "resolution_note": handoff.resolution_note,
+        }
+
+    async def item(self, handoff_id: int) -> dict[str, Any] | None:
+        async with self.db.session() as s:
+            row = (
+                await s.execute(
+                    select(Handoff, Conversation, Customer, Agent)
+                    .join(Conversation, Conversation.id == Handoff.conversation_id)
+                    .join(Customer, Customer.id == Conversation.customer_id)
+                    .outerjoin(Agent, Agent.id == Handoff.agent_id)
+                    .where(Handoff.id == handoff_id)
+                )
+            ).first()
+        if row is None:
+            return None
+        return self._item(*row.tuple(), last_message="", now=utcnow())
+
+    async def context(self, handoff_id: int) -> dict[str, Any] | None:
+        item = await self.item(handoff_id)
+        if item is None:
+            return None
+        async with self.db.session() as s:
+            handoff = await s.get(Handoff, handoff_id)
+            assert handoff is not None
+            conversation = await s.get(Conversation, handoff.conversation_id)
+            assert conversation is not None
+            customer = await s.get(Customer, conversation.customer_id)
+            assert customer is not None
+            messages = list(
+                (
+                    await s.execute(
+                        select(Message)
+                        .where(Message.conversation_id == conversation.id)
+                        .order_by(Message.id)
+                    )
+                ).scalars()
+            )
+            other_conversations = (
+                await s.execute(
+                    select(func.count())
+                    .select_from(Conversation)
+                    .where(
+                        Conversation.customer_id == customer.id, Conversation.id != conversation.id
+                    )
+                )
+            ).scalar_one()
+            earlier_handoffs = (
+                await s.execute(
+                    select(func.count())
+                    .select_from(Handoff)
+                    .join(Conversation, Conversation.id == Handoff.conversation_id)
+                    .where(Conversation.customer_id == customer.id, Handoff.id < handoff.id)
+                )
+            ).scalar_one()
+            notes = (
+                await s.execute(
+                    select(Note, Agent)
+                    .join(Agent, Agent.id == Note.agent_id)
+                    .where(Note.conversation_id == conversation.id)
+                    .order_by(Note.id)
+                )
+            ).tuples()
+            note_list = [
+                {"agent": a.display_name, "text": n.text, "at": _aware(n.created_at).isoformat()}
+                for n, a in notes
+            ]
+        said = [m for m in messages if m.direction == "in"]
+        all_signals = sorted({sig for m in said for sig in (m.signals or [])})
+        item["last_message"] = said[-1].text if said else ""
+        return {
+            "handoff": item,
+            "customer": {
+                "name": item["customer_name"],
+                "channel": customer.channel,
+                "first_seen": _aware(customer.first_seen).isoformat(),
+                "earlier_conversations": int(other_conversations) + int(earlier_handoffs),
+            },
+            "summary": summary(messages),
+            "signals": {"score": handoff.frustration, "signals": all_signals},
+            "detail": handoff.detail or {},
+            "transcript": [
+                {
+                    "id": m.id,
+                    "sender": m.sender,
+                    "text": m.text,
+                    "at": _aware(m.created_at).isoformat(),
+                    "intent": m.intent,
+                    "confidence": m.intent_confidence,
+                    "articles": (m.kb or {}).get("candidates", []),
+                    "decision": (m.kb or {}).get("decision"),
+                    "frustration": m.frustration,
+                    "signals": m.signals or [],
+                }
+                for m in messages
+            ],
+            "notes": note_list,
+        }
