@@ -6,6 +6,7 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,25 @@ class Embedder:
             self._model.get_sentence_embedding_dimension
         )
         self.dim = int(dimension() or 0)
+        self._fast = self._fast_path()
+
+    def _fast_path(self) -> tuple[Any, Any, int] | None:
+        """(tokenizer, transformer, max length) when the model is the plain Transformer ->
+        mean Pooling -> Normalize stack; a single query then skips encode()'s batching
+        machinery (~2-3 ms of a ~15 ms query). Anything else uses encode()."""
+        try:
+            modules = [type(m).__name__ for m in self._model]
+            pooling = self._model[1].get_config_dict()  # type: ignore[operator]
+            if modules != ["Transformer", "Pooling", "Normalize"]:
+                return None
+            if pooling.get("pooling_mode", "mean") != "mean" and not pooling.get(
+                "pooling_mode_mean_tokens"
+            ):
+                return None
+            first: Any = self._model[0]
+            return first.tokenizer, first.auto_model, int(self._model.max_seq_length or 256)
+        except Exception:  # unknown layout: be safe
+            return None
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
@@ -46,7 +66,19 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+        if self._fast is None:
+            return self.encode([text])[0]
+        import torch
+
+        tokenizer, model, max_length = self._fast
+        with self._lock, torch.inference_mode():
+            features = tokenizer(  # type: ignore[operator]
+                [text], return_tensors="pt", truncation=True, max_length=max_length
+            )
+            hidden = model(**features).last_hidden_state[0]  # type: ignore[operator]
+            vector = hidden.mean(dim=0)
+            vector = vector / vector.norm().clamp_min(1e-12)
+        return vector.numpy().astype(np.float32)
 
 
 class EmbeddingCache:
@@ -67,7 +99,9 @@ class EmbeddingCache:
 
     def embed(self, embedder: Embedder, texts: list[str], progress: bool = False) -> np.ndarray:
         keys = [text_key(t) for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items())
+        missing = sorted(
+            {k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items()
+        )
         if missing:
             new = embedder.encode([t for _, t in missing], progress=progress)
             for (k, _), v in zip(missing, new, strict=True):
@@ -81,5 +115,5 @@ class EmbeddingCache:
         self.path.mkdir(parents=True, exist_ok=True)
         vectors = {k: v for k, v in self.vectors.items() if keep is None or k in keep}
         tmp = self.path / (self._file.name + ".tmp.npz")
-        np.savez(tmp, **vectors)
+        np.savez(tmp, **vectors)  # type: ignore[arg-type]
         tmp.replace(self._file)

@@ -16,7 +16,8 @@ import bm25s
 import faiss
 import numpy as np
 
-from knowledge_base.embedder import EmbeddingCache, Embedder, text_key
+from knowledge_base.classifier import Learned, learn
+from knowledge_base.embedder import Embedder, EmbeddingCache, text_key
 from knowledge_base.loader import Article, ArticleError, load_articles
 
 HNSW_ABOVE = 20_000  # entries; exact search below, HNSW graph above
@@ -56,6 +57,7 @@ class LanguageIndex:
     articles: list[Article]
     entries: list[Entry]
     vectors: np.ndarray
+    learned: Learned | None = None  # classifier + CV-chosen thresholds (knowledge_base.classifier)
     dense: faiss.Index = field(init=False)
     lexical: bm25s.BM25 = field(init=False)
     entry_article: np.ndarray = field(init=False)
@@ -64,8 +66,9 @@ class LanguageIndex:
     def __post_init__(self) -> None:
         n, dim = self.vectors.shape
         if n > HNSW_ABOVE:
-            index: faiss.Index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            index.hnsw.efSearch = 128
+            hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            hnsw.hnsw.efSearch = 128
+            index: faiss.Index = hnsw
         else:
             index = faiss.IndexFlatIP(dim)
         if n:
@@ -88,6 +91,25 @@ def entries_for(articles: list[Article]) -> list[Entry]:
         entries.extend(Entry(i, "question", q) for q in article.questions)
         entries.extend(Entry(i, "passage", p) for p in passages(article))
     return entries
+
+
+def _learn(
+    language: str, entries: list[Entry], vectors: np.ndarray, cache_dir: Path | None
+) -> Learned:
+    """Classifier over titles + example questions, thresholds by CV on the same examples."""
+    kinds = np.array([e.kind for e in entries])
+    labels = np.array([e.article for e in entries], dtype=np.int64)
+    examples = kinds != "passage"
+    n_articles = int(labels.max()) + 1 if len(labels) else 0
+    return learn(
+        vectors[examples],
+        labels[examples],
+        vectors[~examples],
+        labels[~examples],
+        n_articles,
+        cache_dir=cache_dir,
+        name=language,
+    )
 
 
 @dataclass
@@ -140,7 +162,9 @@ class KnowledgeIndex:
             vectors = cache.embed(embedder, texts, progress=progress)
             embedded += cache.last_embedded
             all_keys.update(text_key(t) for t in texts)
-            by_language[language] = LanguageIndex(language, group, entries, vectors)
+            by_language[language] = LanguageIndex(
+                language, group, entries, vectors, _learn(language, entries, vectors, cache_dir)
+            )
         new = {f"{a.language}/{a.id}": a.content_hash for a in articles}
         report = BuildReport(
             articles=len(articles),

@@ -8,22 +8,30 @@ from typing import Literal
 
 import numpy as np
 
+from knowledge_base.classifier import Calibration, mix
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import KnowledgeIndex, LanguageIndex, tokenize
 from knowledge_base.loader import Article
 
 Decision = Literal["answer", "clarify", "unknown"]
+MIN_ANSWER_SHARE = 0.5
 
 
 @dataclass(frozen=True)
 class RetrieverConfig:
+    """Retrieval knobs. The decision thresholds default to None = use the values the index
+    chose for this knowledge base by cross-validation over its own example questions
+    (`knowledge_base.classifier.calibrate`); set a number to override."""
+
     dense_k: int = 64  # nearest entries looked at per query
     passage_weight: float = 0.92  # a passage match counts a little less than a question match
-    lexical_weight: float = 0.08  # weight of the saturated BM25 score in the fused score
+    lexical_weight: float = 0.0  # BM25 bonus added to the dense similarity (0 = BM25 unused)
     lexical_saturation: float = 6.0  # bm25 / (bm25 + this)
-    answer_threshold: float = 0.62  # fused score needed to answer
-    clarify_threshold: float = 0.50  # below this nothing is close: unknown
-    margin: float = 0.04  # top two closer than this -> ask which one
+    answer_threshold: float | None = None  # mixed score needed to answer (None: calibrated)
+    answer_similarity: float | None = None  # cosine to the best article needed to answer
+    clarify_threshold: float | None = None  # cosine below which nothing is close: unknown
+    margin: float = 0.0  # extra required gap between the top two scores to answer
+    use_classifier: bool = True  # mix in the per-article classifier when the index has one
 
 
 @dataclass(frozen=True)
@@ -68,43 +76,79 @@ class Retriever:
                 return by_lang[lang]
         return next(iter(by_lang.values()), None)
 
+    def _calibration(self, idx: LanguageIndex | None) -> Calibration:
+        if idx is not None and idx.learned is not None:
+            return idx.learned.calibration
+        return Calibration()
+
     def rank(self, query: str, language: str | None = None, top: int = 5) -> list[Candidate]:
         idx = self._language_index(language)
         if idx is None or not idx.entries or not query.strip():
             return []
         cfg = self.config
+        cal = self._calibration(idx)
         vector = self.embedder.encode_one(query)
         k = min(cfg.dense_k, len(idx.entries))
         sims, ids = idx.dense.search(vector[None, :], k)
         n_articles = len(idx.articles)
         dense = np.full(n_articles, -1.0, dtype=np.float32)
-        for sim, entry_id in zip(sims[0], ids[0], strict=True):
-            if entry_id < 0:
-                continue
-            weight = cfg.passage_weight if idx.entry_kind[entry_id] == "passage" else 1.0
-            article = idx.entry_article[entry_id]
-            dense[article] = max(dense[article], float(sim) * weight)
+        valid = ids[0] >= 0
+        entry_ids, entry_sims = ids[0][valid], sims[0][valid]
+        weights = np.where(idx.entry_kind[entry_ids] == "passage", cfg.passage_weight, 1.0)
+        np.maximum.at(
+            dense, idx.entry_article[entry_ids], (entry_sims * weights).astype(np.float32)
+        )
         lexical = np.zeros(n_articles, dtype=np.float32)
-        tokens = [t for t in tokenize(query) if t in idx.lexical.vocab_dict]
-        if tokens:
-            scores = idx.lexical.get_scores(tokens)
-            np.maximum.at(lexical, idx.entry_article, scores.astype(np.float32))
-        lexical_sat = lexical / (lexical + cfg.lexical_saturation)
-        fused = (1 - cfg.lexical_weight) * np.maximum(dense, 0) + cfg.lexical_weight * lexical_sat
-        order = np.argsort(-fused)[:top]
+        if cfg.lexical_weight > 0:
+            tokens = [t for t in tokenize(query) if t in idx.lexical.vocab_dict]
+            if tokens:
+                scores = idx.lexical.get_scores(tokens)
+                np.maximum.at(lexical, idx.entry_article, scores.astype(np.float32))
+        boosted = dense + cfg.lexical_weight * lexical / (lexical + cfg.lexical_saturation)
+        classifier = idx.learned.classifier if idx.learned is not None else None
+        if classifier is not None and cfg.use_classifier and cal.weight > 0:
+            proba = classifier.proba(vector[None, :])
+            score = mix(proba, boosted[None, :], cal.weight, cal.temperature)[0]
+        else:
+            score = mix(np.zeros((1, n_articles)), boosted[None, :], 0.0, cal.temperature)[0]
+        order = np.argsort(-score)[:top]
         return [
-            Candidate(idx.articles[i], float(fused[i]), float(dense[i]), float(lexical[i]))
+            Candidate(idx.articles[i], float(score[i]), float(dense[i]), float(lexical[i]))
             for i in order
-            if dense[i] >= 0 or lexical[i] > 0
+            if dense[i] >= 0 or lexical[i] > 0 or score[i] >= 0.01
         ]
 
-    def decide(self, candidates: list[Candidate]) -> Decision:
+    def _thresholds(self, language: str | None) -> tuple[float, float, float]:
         cfg = self.config
-        if not candidates or candidates[0].score < cfg.clarify_threshold:
+        cal = self._calibration(self._language_index(language))
+        # Never answer unless the best article holds at least half of the (probability-like)
+        # score: two articles sharing it means "ask which one", whatever the CV chose.
+        answer = max(
+            cfg.answer_threshold if cfg.answer_threshold is not None else cal.answer_threshold,
+            MIN_ANSWER_SHARE,
+        )
+        similarity = (
+            cfg.answer_similarity if cfg.answer_similarity is not None else cal.answer_similarity
+        )
+        unknown = (
+            cfg.clarify_threshold if cfg.clarify_threshold is not None else cal.unknown_similarity
+        )
+        return answer, similarity, unknown
+
+    def decide(self, candidates: list[Candidate], language: str | None = None) -> Decision:
+        """unknown: the best article is not even close (cosine below the calibrated floor);
+        answer: confident (mixed score and cosine above the calibrated gate);
+        clarify: close but not sure, typically two similar articles sharing the score."""
+        answer, similarity, unknown = self._thresholds(language)
+        if not candidates or max(candidates[0].dense, 0.0) < unknown:
             return "unknown"
-        first = candidates[0].score
+        first = candidates[0]
         second = candidates[1].score if len(candidates) > 1 else 0.0
-        if first >= cfg.answer_threshold and first - second >= cfg.margin:
+        if (
+            first.score >= answer
+            and first.dense >= similarity
+            and first.score - second >= self.config.margin
+        ):
             return "answer"
         return "clarify"
 
@@ -112,9 +156,14 @@ class Retriever:
         candidates = self.rank(query, language, top)
         idx = self._language_index(language)
         lang = idx.language if idx else (language or self.default_language)
-        return Retrieval(self.decide(candidates), candidates, lang)
+        return Retrieval(self.decide(candidates, language), candidates, lang)
 
     def clarify_options(self, retrieval: Retrieval, limit: int = 2) -> list[Candidate]:
-        """The close candidates worth offering as buttons."""
-        floor = self.config.clarify_threshold
-        return [c for c in retrieval.candidates[:limit] if c.score >= floor] or retrieval.candidates[:1]
+        """The close candidates worth offering as buttons: not "unknown"-far, and holding a
+        real share of the score (at least a quarter of the best one's)."""
+        _, _, unknown = self._thresholds(retrieval.language)
+        best = retrieval.candidates[0].score if retrieval.candidates else 0.0
+        options = [
+            c for c in retrieval.candidates[:limit] if c.dense >= unknown and c.score >= 0.25 * best
+        ]
+        return options or retrieval.candidates[:1]

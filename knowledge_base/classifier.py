@@ -1,0 +1,326 @@
+"""Article classifier and score calibration, learned from the KB's OWN example questions.
+
+At index-build time, per language:
+
+* a multinomial logistic regression over the embeddings of each article's title and example
+  questions (one class per article) gives P(article | query);
+* the retriever mixes it with a softmax over the dense nearest-entry similarities:
+  ``score = w * P_classifier + (1 - w) * softmax(dense / T)``;
+* k-fold cross-validation over the example questions (each fold holds out ~1/k of every
+  article's examples) chooses ``w`` and ``T`` (best held-out top-1 accuracy) and the decision
+  thresholds (see `calibrate`). No external or evaluation queries are ever used: only the
+  articles themselves.
+
+The result is cached on disk, keyed by a hash of the vectors, labels and settings, so a restart
+with an unchanged knowledge base does not refit anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+VERSION = 1
+FOLDS = 5
+C_REGULARISATION = 10.0  # LogisticRegression C; fixed, chosen by k-fold CV on the KB questions
+WEIGHT_GRID = (0.0, 0.3, 0.5, 0.7, 0.85, 1.0)  # classifier share, chosen per KB by CV
+TEMPERATURE_GRID = (0.02, 0.05, 0.1)  # softmax temperature of dense similarities, chosen by CV
+PASSAGE_WEIGHT = 0.92
+MAX_CLASSIFIER_ARTICLES = 3000  # above this (or too many examples) the classifier is skipped
+MAX_CLASSIFIER_EXAMPLES = 30_000
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How scores are mixed and where the decision thresholds lie; all chosen by CV."""
+
+    weight: float = 0.0  # share of the classifier probability in the score
+    temperature: float = 0.05  # dense-similarity softmax temperature
+    answer_threshold: float = 0.6  # mixed score needed to answer
+    answer_similarity: float = 0.5  # raw cosine to the best article needed to answer
+    unknown_similarity: float = 0.35  # raw cosine below which nothing is close: unknown
+    cv_top1: float = 0.0  # held-out top-1 accuracy (informational)
+    cv_answered_precision: float = 0.0
+    cv_answered_share: float = 0.0
+    cv_pseudo_oos_answered: float = 0.0
+    held_out: int = 0
+
+
+@dataclass
+class ArticleClassifier:
+    weights: np.ndarray  # (dim, n_articles) float32
+    bias: np.ndarray  # (n_articles,) float32
+
+    def proba(self, vector: np.ndarray) -> np.ndarray:
+        logits = vector @ self.weights + self.bias
+        logits = logits - logits.max(axis=-1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=-1, keepdims=True)
+
+
+def fit_classifier(vectors: np.ndarray, labels: np.ndarray, n_articles: int) -> ArticleClassifier:
+    """Multinomial logistic regression (the objective of scikit-learn's
+    ``LogisticRegression(C=C_REGULARISATION)``: summed cross-entropy + ||W||^2 / 2C), solved
+    with full-batch L-BFGS in torch - scikit-learn's lbfgs took seconds per fit here.
+    Articles without examples keep a very negative bias (never predicted)."""
+    import torch
+
+    dim = vectors.shape[1]
+    classes = np.unique(labels)
+    weights = np.zeros((dim, n_articles), dtype=np.float32)
+    bias = np.full(n_articles, -30.0, dtype=np.float32)
+    if len(classes) == 1:
+        bias[classes[0]] = 0.0
+        return ArticleClassifier(weights, bias)
+    remap = np.searchsorted(classes, labels)
+    x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+    y = torch.from_numpy(remap.astype(np.int64))
+    w = torch.zeros(dim, len(classes), requires_grad=True)
+    b = torch.zeros(len(classes), requires_grad=True)
+    optimizer = torch.optim.LBFGS(
+        [w, b],
+        lr=1.0,
+        max_iter=300,
+        tolerance_grad=1e-6,
+        history_size=20,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x @ w + b, y, reduction="sum")
+        loss = loss + (w * w).sum() / (2 * C_REGULARISATION)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    weights[:, classes] = w.detach().numpy()
+    bias[classes] = b.detach().numpy()
+    return ArticleClassifier(weights, bias)
+
+
+def softmax_rows(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def mix(proba: np.ndarray, dense: np.ndarray, weight: float, temperature: float) -> np.ndarray:
+    """The retriever's score: classifier probability mixed with a dense-similarity softmax."""
+    dense_p = softmax_rows(np.maximum(dense, -1.0) / temperature)
+    return weight * proba + (1 - weight) * dense_p
+
+
+def _dense_per_article(
+    sims: np.ndarray, entry_article: np.ndarray, entry_weight: np.ndarray, n_articles: int
+) -> np.ndarray:
+    out = np.full((sims.shape[0], n_articles), -1.0, dtype=np.float32)
+    weighted = sims * entry_weight[None, :]
+    for a in range(n_articles):
+        cols = entry_article == a
+        if cols.any():
+            out[:, a] = weighted[:, cols].max(axis=1)
+    return out
+
+
+def _choose_answer_gate(
+    in_score: np.ndarray,
+    in_sim: np.ndarray,
+    in_correct: np.ndarray,
+    oos_score: np.ndarray,
+    oos_sim: np.ndarray,
+    target_precision: float,
+    oos_share: float,
+) -> tuple[float, float, float, float, float]:
+    """Thresholds (score, similarity) that answer as many held-out questions correctly as
+    possible while the estimated precision stays >= target. Answered pseudo-out-of-scope
+    questions count as errors, weighted as if `oos_share` of all traffic were out of scope."""
+    n_in, n_oos = len(in_score), max(len(oos_score), 1)
+    oos_weight = (oos_share / (1 - oos_share)) * n_in / n_oos
+    score_grid = np.unique(np.quantile(in_score, np.linspace(0.0, 0.95, 40)))
+    sim_grid = np.unique(np.quantile(in_sim, np.linspace(0.0, 0.5, 11)))
+    best = (-1.0, 0.99, float(sim_grid[-1]), 0.0, 0.0)
+    for ts in sim_grid:
+        in_ok = in_sim >= ts
+        oos_ok = oos_sim >= ts
+        for ta in score_grid:
+            answered = in_ok & (in_score >= ta)
+            correct = float((answered & in_correct).sum())
+            wrong = float((answered & ~in_correct).sum()) + oos_weight * float(
+                (oos_ok & (oos_score >= ta)).sum()
+            )
+            if correct + wrong == 0:
+                continue
+            precision = correct / (correct + wrong)
+            if precision >= target_precision and correct > best[0]:
+                best = (correct, float(ta), float(ts), precision, float(answered.mean()))
+    _, ta, ts, precision, share = best
+    oos_answered = float(((oos_sim >= ts) & (oos_score >= ta)).mean()) if len(oos_score) else 0.0
+    return ta, ts, precision, share, oos_answered
+
+
+def calibrate(
+    example_vectors: np.ndarray,
+    example_labels: np.ndarray,
+    fixed_vectors: np.ndarray,
+    fixed_labels: np.ndarray,
+    n_articles: int,
+    target_precision: float,
+    oos_share: float,
+    unknown_quantile: float,
+    use_classifier: bool,
+) -> Calibration:
+    """k-fold CV over the articles' own examples (titles + example questions).
+
+    * ``w``/``T``: the pair with the best held-out top-1 accuracy.
+    * answer gate: `_choose_answer_gate` over held-out questions (in scope: their article is in
+      the index; pseudo out-of-scope: the same question with its own article removed, the
+      hardest kind of out-of-scope question there is - a neighbouring topic).
+    * unknown: the `unknown_quantile` quantile of the held-out questions' similarity to their
+      own article, i.e. only that share of real paraphrases would be called "unknown".
+    Passages (fixed_*) are never held out: they are part of every fold's index.
+    """
+    n = len(example_labels)
+    rank_in_article = np.zeros(n, dtype=np.int64)
+    seen: dict[int, int] = {}
+    for i, a in enumerate(example_labels):
+        rank_in_article[i] = seen.get(int(a), 0)
+        seen[int(a)] = rank_in_article[i] + 1
+    counts = np.bincount(example_labels, minlength=n_articles)
+    # an article's only example is never held out (it would vanish from the index)
+    holdable = counts[example_labels] >= 2
+    fold = np.where(holdable, rank_in_article % FOLDS, -1)
+    probas, denses, truths = [], [], []
+    for f in range(FOLDS):
+        test = fold == f
+        if not test.any():
+            continue
+        train = ~test
+        vec = np.vstack([example_vectors[train], fixed_vectors])
+        art = np.concatenate([example_labels[train], fixed_labels])
+        wgt = np.concatenate(
+            [np.ones(int(train.sum())), np.full(len(fixed_labels), PASSAGE_WEIGHT)]
+        ).astype(np.float32)
+        sims = example_vectors[test] @ vec.T
+        denses.append(_dense_per_article(sims, art, wgt, n_articles))
+        if use_classifier:
+            clf = fit_classifier(example_vectors[train], example_labels[train], n_articles)
+            probas.append(clf.proba(example_vectors[test]))
+        else:
+            probas.append(np.zeros((int(test.sum()), n_articles), dtype=np.float32))
+        truths.append(example_labels[test])
+    if not truths:
+        return Calibration()
+    proba, dense, truth = np.vstack(probas), np.vstack(denses), np.concatenate(truths)
+    rows = np.arange(len(truth))
+    best_wt = (-1.0, 0.0, TEMPERATURE_GRID[1])
+    for weight in WEIGHT_GRID if use_classifier else (0.0,):
+        for temperature in TEMPERATURE_GRID:
+            acc = float((mix(proba, dense, weight, temperature).argmax(1) == truth).mean())
+            if acc > best_wt[0] + 1e-9:
+                best_wt = (acc, weight, temperature)
+    top1, weight, temperature = best_wt
+    scores = mix(proba, dense, weight, temperature)
+    top = scores.argmax(1)
+    in_score, in_sim, in_correct = scores[rows, top], dense[rows, top], top == truth
+    # pseudo out-of-scope: the question's own article removed from the index
+    oos_dense = dense.copy()
+    oos_dense[rows, truth] = -1.0
+    oos_proba = proba.copy()
+    oos_proba[rows, truth] = 0.0
+    oos_proba /= np.maximum(oos_proba.sum(1, keepdims=True), 1e-12)
+    oos_scores = mix(oos_proba, oos_dense, weight, temperature)
+    oos_top = oos_scores.argmax(1)
+    ta, ts, precision, share, oos_answered = _choose_answer_gate(
+        in_score,
+        in_sim,
+        in_correct,
+        oos_scores[rows, oos_top],
+        oos_dense[rows, oos_top],
+        target_precision,
+        oos_share,
+    )
+    own_sim = dense[rows, truth]
+    unknown = float(np.quantile(own_sim, unknown_quantile))
+    return Calibration(
+        weight=float(weight),
+        temperature=float(temperature),
+        answer_threshold=float(ta),
+        answer_similarity=float(ts),
+        unknown_similarity=min(unknown, float(ts)),
+        cv_top1=round(top1, 4),
+        cv_answered_precision=round(precision, 4),
+        cv_answered_share=round(share, 4),
+        cv_pseudo_oos_answered=round(oos_answered, 4),
+        held_out=len(truth),
+    )
+
+
+@dataclass
+class Learned:
+    classifier: ArticleClassifier | None
+    calibration: Calibration
+
+
+def learn(
+    example_vectors: np.ndarray,
+    example_labels: np.ndarray,
+    fixed_vectors: np.ndarray,
+    fixed_labels: np.ndarray,
+    n_articles: int,
+    *,
+    target_precision: float = 0.97,
+    oos_share: float = 0.1,
+    unknown_quantile: float = 0.02,
+    use_classifier: bool = True,
+    cache_dir: Path | None = None,
+    name: str = "en",
+) -> Learned:
+    """Fit the classifier on all examples and calibrate by CV; cached by content hash."""
+    use_classifier = (
+        use_classifier
+        and n_articles <= MAX_CLASSIFIER_ARTICLES
+        and len(example_labels) <= MAX_CLASSIFIER_EXAMPLES
+    )
+    digest = hashlib.sha256()
+    for part in (example_vectors, example_labels, fixed_vectors, fixed_labels):
+        digest.update(np.ascontiguousarray(part).tobytes())
+    digest.update(
+        json.dumps(
+            [VERSION, n_articles, target_precision, oos_share, unknown_quantile, use_classifier]
+        ).encode()
+    )
+    key = digest.hexdigest()[:16]
+    file = cache_dir / f"classifier-{name}-{key}.npz" if cache_dir else None
+    if file and file.exists():
+        data = np.load(file)
+        calibration = Calibration(**json.loads(str(data["calibration"])))
+        classifier = ArticleClassifier(data["weights"], data["bias"]) if "weights" in data else None
+        return Learned(classifier, calibration)
+    calibration = calibrate(
+        example_vectors,
+        example_labels,
+        fixed_vectors,
+        fixed_labels,
+        n_articles,
+        target_precision,
+        oos_share,
+        unknown_quantile,
+        use_classifier,
+    )
+    classifier = None
+    if use_classifier and calibration.weight > 0 and len(example_labels):
+        classifier = fit_classifier(example_vectors, example_labels, n_articles)
+    if file:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        for old in file.parent.glob(f"classifier-{name}-*.npz"):
+            old.unlink(missing_ok=True)
+        arrays: dict[str, np.ndarray] = {"calibration": np.array(json.dumps(asdict(calibration)))}
+        if classifier is not None:
+            arrays["weights"], arrays["bias"] = classifier.weights, classifier.bias
+        np.savez(file, **arrays)  # type: ignore[arg-type]
+    return Learned(classifier, calibration)
