@@ -1,10 +1,12 @@
 """The agent console (`/agent`) and its JSON API (`/api/agent/...`).
 
+(No `from __future__ import annotations` here: FastAPI must resolve the local dependency
+aliases `Reader`, `Writer` and `Admin` when the routes are declared.)
+
 Every endpoint but login needs the session cookie; every state-changing one also needs the
 session's CSRF token in the `X-CSRF-Token` header. Admin-only: managing saved replies.
 """
 
-from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass

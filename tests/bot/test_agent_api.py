@@ -1,0 +1,192 @@
+"""The agent API over real HTTP: login, CSRF, roles — every endpoint refuses the unauthorised."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+import websockets
+
+from bot.app import create_app
+from bot.hub import Hub
+from bot.messages import Customer, IncomingMessage
+from bot.settings import Settings
+from tests.conftest import free_port
+from tests.support import serve
+
+
+@pytest.fixture
+async def hub(settings: Settings) -> AsyncIterator[Hub]:
+    # Rasa is not needed here: point at a closed port and do not manage it
+    empty_kb = settings.var_dir / "no-articles"
+    empty_kb.mkdir(parents=True)
+    yield Hub(
+        settings.with_(
+            rasa_managed=False,
+            rasa_url=f"http://127.0.0.1:{free_port()}",
+            articles_dir=empty_kb,
+        )
+    )
+
+
+@pytest.fixture
+async def site(hub: Hub) -> AsyncIterator[tuple[str, Hub]]:
+    async with serve(create_app(hub)) as url:
+        await hub.agents.create("ana", "correct horse", role="agent", display_name="Ana")
+        await hub.agents.create("root", "admin password", role="admin")
+        yield url, hub
+
+
+@asynccontextmanager
+async def login(
+    url: str, username: str, password: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    async with httpx.AsyncClient(base_url=url) as client:
+        response = await client.post(
+            "/api/agent/login", json={"username": username, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        yield client, response.json()["csrf"]
+
+
+def agent_routes(hub: Hub) -> list[tuple[str, str]]:
+    """Every documented agent endpoint (the OpenAPI document lists them all)."""
+    routes = []
+    for path, methods in create_app(hub).openapi()["paths"].items():
+        if path.startswith("/api/agent") and path != "/api/agent/login":
+            concrete = re.sub(r"\{[^}]+\}", "1", path)
+            routes.extend((method.upper(), concrete) for method in methods)
+    return routes
+
+
+async def test_every_agent_endpoint_refuses_anonymous_calls(site):
+    url, hub = site
+    routes = agent_routes(hub)
+    assert len(routes) >= 12
+    async with httpx.AsyncClient(base_url=url) as anonymous:
+        for method, path in routes:
+            response = await anonymous.request(method, path, json={})
+            assert response.status_code == 401, (method, path, response.status_code)
+            assert response.json() == {"error": "log in first"}
+
+
+async def test_every_write_needs_the_csrf_token(site):
+    url, hub = site
+    async with login(url, "root", "admin password") as (client, _):
+        for method, path in agent_routes(hub):
+            if method in ("POST", "DELETE"):
+                response = await client.request(method, path, json={"text": "x"})
+                assert response.status_code == 403, (method, path)
+                assert "CSRF" in response.json()["error"]
+
+
+async def test_saved_replies_are_managed_by_admins_only(site):
+    url, _ = site
+    async with (
+        login(url, "ana", "correct horse") as (agent, agent_csrf),
+        login(url, "root", "admin password") as (admin, admin_csrf),
+    ):
+        body = {"title": "Greeting", "text": "Hi, I'm here to help."}
+        refused = await agent.post(
+            "/api/agent/saved-replies", json=body, headers={"X-CSRF-Token": agent_csrf}
+        )
+        assert refused.status_code == 403 and refused.json() == {"error": "admins only"}
+        created = await admin.post(
+            "/api/agent/saved-replies", json=body, headers={"X-CSRF-Token": admin_csrf}
+        )
+        assert created.status_code == 200
+        listed = (await agent.get("/api/agent/saved-replies")).json()["replies"]
+        assert [r["title"] for r in listed] == ["Greeting"]
+        reply_id = listed[0]["id"]
+        assert (
+            await agent.delete(
+                f"/api/agent/saved-replies/{reply_id}", headers={"X-CSRF-Token": agent_csrf}
+            )
+        ).status_code == 403
+
+
+async def test_wrong_password_and_logout(site):
+    url, _ = site
+    async with httpx.AsyncClient(base_url=url) as client:
+        response = await client.post(
+            "/api/agent/login", json={"username": "ana", "password": "nope nope"}
+        )
+        assert response.status_code == 401
+        assert response.json() == {"error": "wrong username or password"}
+    async with login(url, "ana", "correct horse") as (client, csrf):
+        cookie = client.cookies.get("sb_session")
+        assert cookie
+        assert (await client.get("/api/agent/me")).json()["agent"]["username"] == "ana"
+        assert (
+            await client.post("/api/agent/logout", headers={"X-CSRF-Token": csrf})
+        ).status_code == 200
+        client.cookies.set("sb_session", cookie)  # a stolen old cookie no longer works
+        assert (await client.get("/api/agent/me")).status_code == 401
+
+
+async def test_login_cookie_is_httponly_and_strict(site):
+    url, _ = site
+    async with httpx.AsyncClient(base_url=url) as client:
+        response = await client.post(
+            "/api/agent/login", json={"username": "ana", "password": "correct horse"}
+        )
+    header = response.headers["set-cookie"].lower()
+    assert "httponly" in header and "samesite=strict" in header
+
+
+async def test_malformed_bodies_get_clear_errors(site):
+    url, _ = site
+    async with httpx.AsyncClient(base_url=url) as client:
+        response = await client.post("/api/agent/login", content=b"{nope")
+        assert response.status_code == 400 and "invalid request" in response.json()["error"]
+
+
+async def test_agent_flow_over_the_api(site):
+    url, hub = site
+    stored = await hub.store.store_incoming(
+        IncomingMessage("web", "cust", "my parcel is lost", Customer("cust", "Marko"))
+    )
+    await hub.handoffs.request(stored.conversation, "requested", 0.0, {})
+    async with login(url, "ana", "correct horse") as (client, csrf):
+        headers = {"X-CSRF-Token": csrf}
+        queue = (await client.get("/api/agent/queue")).json()["handoffs"]
+        assert [(h["customer_name"], h["reason"], h["status"]) for h in queue] == [
+            ("Marko", "requested", "queued")
+        ]
+        handoff_id = queue[0]["id"]
+        context = (await client.get(f"/api/agent/handoffs/{handoff_id}")).json()
+        assert context["summary"]["first_problem"] == "my parcel is lost"
+        assert (
+            await client.post(f"/api/agent/handoffs/{handoff_id}/claim", headers=headers)
+        ).status_code == 200
+        sent = await client.post(
+            f"/api/agent/handoffs/{handoff_id}/messages",
+            json={"text": "Let me check."},
+            headers=headers,
+        )
+        assert sent.status_code == 200
+        note = await client.post(
+            f"/api/agent/handoffs/{handoff_id}/notes", json={"text": "VIP"}, headers=headers
+        )
+        assert note.status_code == 200
+        context = (await client.get(f"/api/agent/handoffs/{handoff_id}")).json()
+        assert [n["text"] for n in context["notes"]] == ["VIP"]
+        assert context["transcript"][-1]["text"] == "Let me check."
+        resolved = await client.post(
+            f"/api/agent/handoffs/{handoff_id}/resolve", json={"note": "found it"}, headers=headers
+        )
+        assert resolved.json()["handoff"]["status"] == "resolved"
+        assert (await client.get("/api/agent/queue")).json()["handoffs"] == []
+        missing = await client.get("/api/agent/handoffs/999")
+        assert missing.status_code == 404
+
+
+async def test_live_updates_need_a_session(site):
+    url, _ = site
+    ws_url = url.replace("http", "ws") + "/api/agent/ws"
+    with pytest.raises(websockets.exceptions.InvalidStatus):
+        async with websockets.connect(ws_url):
+            pass
