@@ -281,11 +281,12 @@ def learn(
     name: str = "en",
 ) -> Learned:
     """Fit the classifier on all examples and calibrate by CV; cached by content hash."""
-    use_classifier = (
-        use_classifier
-        and n_articles <= MAX_CLASSIFIER_ARTICLES
-        and len(example_labels) <= MAX_CLASSIFIER_EXAMPLES
-    )
+    small = n_articles <= MAX_CLASSIFIER_ARTICLES and len(example_labels) <= MAX_CLASSIFIER_EXAMPLES
+    if not small:
+        # Very large KBs: no classifier and no CV (its all-pairs similarities would not fit
+        # the 60 s build budget); the fixed `Calibration()` defaults apply (dense scores only).
+        return Learned(None, Calibration())
+    use_classifier = use_classifier and small
     digest = hashlib.sha256()
     for part in (example_vectors, example_labels, fixed_vectors, fixed_labels):
         digest.update(np.ascontiguousarray(part).tobytes())
