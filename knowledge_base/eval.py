@@ -53,6 +53,10 @@ def evaluate(
         index, _ = KnowledgeIndex.build(loaded.articles, embedder, Path(tmp), progress=True)
         build_seconds = time.perf_counter() - started
     print(f"index built in {build_seconds:.1f} s", file=sys.stderr)
+    for language, language_index in index.by_language.items():
+        if language_index.learned is not None:  # thresholds chosen by CV on the KB's questions
+            calibration = language_index.learned.calibration
+            print(f"calibration [{language}]: {calibration}", file=sys.stderr)
     retriever = Retriever(index, embedder, config)
     retriever.search("warm up")
     latencies, top1, top3, answered_right, answered, oos_rejected = [], 0, 0, 0, 0, 0
