@@ -1,0 +1,830 @@
+/* supportbot agent console: plain JavaScript, no build step, no external resources.
+   Every piece of text that comes from the API (customers' messages above all) is inserted with
+   textContent / createTextNode, never as HTML. */
+(function () {
+  "use strict";
+
+  var API = "/api/agent";
+  var state = {
+    me: null,          // {id, username, display_name, role}
+    csrf: null,
+    queue: [],         // handoffs as the API sorts them
+    queueAt: 0,        // Date.now() when the queue was fetched (to tick waiting times)
+    openId: null,      // id of the handoff in the context panel
+    detail: null,      // the last GET /handoffs/{id} answer for openId
+    agents: [],
+    replies: [],
+    seen: {},          // message keys already in the transcript (to skip duplicates)
+    socket: null,
+    socketWanted: false,
+    retry: 0,
+  };
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    if (attrs) {
+      for (var k in attrs) {
+        if (Object.prototype.hasOwnProperty.call(attrs, k) && attrs[k] !== undefined && attrs[k] !== null) {
+          node.setAttribute(k, String(attrs[k]));
+        }
+      }
+    }
+    if (text !== undefined && text !== null && text !== "") node.textContent = String(text);
+    return node;
+  }
+
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+  function setText(id, text, fallback) {
+    var value = text === undefined || text === null || text === "" ? (fallback || "—") : String(text);
+    $(id).textContent = value;
+  }
+
+  function str(value) {
+    if (value === undefined || value === null) return "";
+    if (typeof value === "string") return value;
+    if (typeof value === "object") return value.display_name || value.username || value.text || value.title || JSON.stringify(value);
+    return String(value);
+  }
+
+  // **bold** from the bot's answers, built from text nodes only.
+  function renderText(node, text) {
+    String(text || "").split(/(\*\*[^*\n]+\*\*)/).forEach(function (part) {
+      if (/^\*\*[^*\n]+\*\*$/.test(part)) node.appendChild(el("strong", null, part.slice(2, -2)));
+      else if (part) node.appendChild(document.createTextNode(part));
+    });
+  }
+
+  // ---------------------------------------------------------------- formatting
+
+  function duration(seconds) {
+    seconds = Math.max(0, Math.floor(Number(seconds) || 0));
+    if (seconds < 60) return seconds + "s";
+    var m = Math.floor(seconds / 60);
+    if (m < 60) return m + "m " + (seconds % 60) + "s";
+    var h = Math.floor(m / 60);
+    if (h < 24) return h + "h " + (m % 60) + "m";
+    return Math.floor(h / 24) + "d " + (h % 24) + "h";
+  }
+
+  function parseDate(value) {
+    if (!value) return null;
+    var d = new Date(value);
+    return isNaN(d.getTime()) ? null : d;
+  }
+
+  function timeOf(value) {
+    var d = parseDate(value);
+    if (!d) return "";
+    var sameDay = d.toDateString() === new Date().toDateString();
+    return sameDay
+      ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+      : d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+
+  function dateOf(value) {
+    var d = parseDate(value);
+    return d ? d.toLocaleString([], { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" }) : str(value);
+  }
+
+  function num(value, digits) {
+    var n = Number(value);
+    return value === null || value === undefined || isNaN(n) ? "" : n.toFixed(digits === undefined ? 2 : digits);
+  }
+
+  function agentName(username) {
+    if (!username) return "";
+    if (state.me && username === state.me.username) return "you";
+    for (var i = 0; i < state.agents.length; i++) {
+      if (state.agents[i].username === username) return state.agents[i].display_name || username;
+    }
+    return username;
+  }
+
+  function isMine(h) { return !!(h && state.me && h.agent === state.me.username && h.status === "claimed"); }
+
+  // ---------------------------------------------------------------- flash
+
+  var flashTimer = null;
+  function flash(text, kind) {
+    var box = $("flash");
+    box.textContent = String(text);
+    box.className = kind || "info";
+    box.hidden = false;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(function () { box.hidden = true; }, kind === "error" ? 10000 : 4000);
+  }
+  function hideFlash() { clearTimeout(flashTimer); $("flash").hidden = true; }
+
+  // ---------------------------------------------------------------- API
+
+  function api(method, path, body) {
+    var headers = { Accept: "application/json" };
+    var options = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
+    if (method !== "GET") {
+      if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
+      if (body !== undefined) {
+        headers["Content-Type"] = "application/json";
+        options.body = JSON.stringify(body);
+      }
+    }
+    return fetch(API + path, options).then(function (response) {
+      return response.text().then(function (raw) {
+        var data = {};
+        try { data = raw ? JSON.parse(raw) : {}; } catch (e) {
+          data = { error: "The server answered " + response.status + " " + response.statusText + "." };
+        }
+        if (!response.ok && !(data && data.error)) {
+          var detail = data && data.detail;
+          if (Array.isArray(detail)) detail = detail.map(function (d) { return str(d.msg || d); }).join("; ");
+          data = { error: detail ? str(detail) : "HTTP " + response.status };
+        }
+        if (response.status === 401 && state.me && path !== "/login") {
+          showLogin("Your session has ended. Please sign in again.");
+        }
+        return { ok: response.ok, status: response.status, data: data || {} };
+      });
+    }, function () {
+      return { ok: false, status: 0, data: { error: "The server cannot be reached." } };
+    });
+  }
+
+  function failed(result, what) {
+    if (result.ok) return false;
+    if (result.status !== 401) flash((what ? what + ": " : "") + str(result.data.error), "error");
+    return true;
+  }
+
+  // ---------------------------------------------------------------- views
+
+  function showLogin(message) {
+    disconnect();
+    state.me = null;
+    state.csrf = null;
+    state.openId = null;
+    state.detail = null;
+    state.queue = [];
+    clear($("queue"));
+    closeContext();
+    $("app-view").hidden = true;
+    $("whoami").hidden = true;
+    $("login-view").hidden = false;
+    $("login-password").value = "";
+    var err = $("login-error");
+    if (message) { err.textContent = message; err.hidden = false; } else { err.hidden = true; }
+    document.title = "Agent console — supportbot";
+    $("login-username").focus();
+  }
+
+  function showApp(agent, csrf) {
+    state.me = agent;
+    state.csrf = csrf;
+    $("login-view").hidden = true;
+    $("login-error").hidden = true;
+    $("app-view").hidden = false;
+    $("whoami").hidden = false;
+    setText("me-name", agent.display_name || agent.username);
+    setText("me-role", agent.role);
+    $("admin-replies").hidden = agent.role !== "admin";
+    closeContext();
+    loadQueue();
+    loadAgents();
+    loadReplies();
+    connect();
+  }
+
+  // ---------------------------------------------------------------- login / logout
+
+  function onLogin(event) {
+    event.preventDefault();
+    var username = $("login-username").value.trim();
+    var password = $("login-password").value;
+    var err = $("login-error");
+    err.hidden = true;
+    if (!username || !password) {
+      err.textContent = "Enter your username and password.";
+      err.hidden = false;
+      return;
+    }
+    $("login-submit").disabled = true;
+    api("POST", "/login", { username: username, password: password }).then(function (r) {
+      $("login-submit").disabled = false;
+      if (!r.ok || !r.data.agent) {
+        err.textContent = str(r.data.error) || "Sign-in failed.";
+        err.hidden = false;
+        $("login-password").value = "";
+        $("login-password").focus();
+        return;
+      }
+      $("login-password").value = "";
+      showApp(r.data.agent, r.data.csrf);
+    });
+  }
+
+  function onLogout() {
+    api("POST", "/logout", {}).then(function () {
+      hideFlash();
+      showLogin();
+    });
+  }
+
+  // ---------------------------------------------------------------- queue
+
+  function loadQueue() {
+    return api("GET", "/queue").then(function (r) {
+      if (!r.ok) { failed(r, "Queue"); return; }
+      state.queue = Array.isArray(r.data.handoffs) ? r.data.handoffs : [];
+      state.queueAt = Date.now();
+      renderQueue();
+      // the open conversation changed hands (claimed, transferred, resolved elsewhere)?
+      if (state.detail && state.openId !== null) {
+        var cur = state.detail.handoff || {};
+        var q = state.queue.filter(function (h) { return String(h.id) === String(state.openId); })[0];
+        if (q ? q.status !== cur.status || q.agent !== cur.agent : cur.status !== "resolved") refreshDetailSoon();
+      }
+    });
+  }
+
+  function renderQueue() {
+    var list = $("queue");
+    var focusedId = document.activeElement && document.activeElement.classList &&
+      document.activeElement.classList.contains("queue-item") ? document.activeElement.getAttribute("data-handoff-id") : null;
+    clear(list);
+    state.queue.forEach(function (h) {
+      var mine = isMine(h);
+      var row = el("li", {
+        class: "queue-item" + (String(h.id) === String(state.openId) ? " selected" : ""),
+        "data-handoff-id": h.id,
+        "data-status": h.status,
+        tabindex: "0",
+        role: "button",
+      });
+      var top = el("div", { class: "qi-top" });
+      top.appendChild(el("span", { class: "qi-name" }, h.customer_name || "Anonymous customer"));
+      top.appendChild(el("span", { class: "qi-wait", "data-waiting": h.waiting_seconds }, duration(h.waiting_seconds)));
+      row.appendChild(top);
+
+      var meta = el("div", { class: "qi-meta" });
+      meta.appendChild(el("span", { class: "prio", title: "Priority" }, "P " + str(h.priority)));
+      meta.appendChild(el("span", { class: "reason reason-" + String(h.reason || "").replace(/[^a-z_]/gi, ""), title: "Reason" }, h.reason));
+      meta.appendChild(el("span", { class: "channel", title: "Channel" }, h.channel));
+      if (h.language) meta.appendChild(el("span", { class: "lang", title: "Language" }, h.language));
+      row.appendChild(meta);
+
+      row.appendChild(el("div", { class: "qi-last" }, h.last_message || "(no message)"));
+      var owner = h.agent ? (mine ? "Claimed by you" : "Claimed by " + agentName(h.agent)) : "Waiting for an agent";
+      row.appendChild(el("div", { class: "qi-owner" + (mine ? " mine" : h.agent ? " claimed" : "") }, owner));
+
+      row.addEventListener("click", function () { openHandoff(h.id); });
+      row.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openHandoff(h.id); }
+      });
+      list.appendChild(row);
+      if (focusedId !== null && String(h.id) === focusedId) row.focus();
+    });
+    setText("queue-count", state.queue.length, "0");
+    $("queue-empty").hidden = state.queue.length > 0;
+    var waiting = state.queue.filter(function (h) { return h.status === "queued"; }).length;
+    document.title = (waiting ? "(" + waiting + ") " : "") + "Agent console — supportbot";
+  }
+
+  function tick() {
+    if (!state.queueAt) return;
+    var elapsed = (Date.now() - state.queueAt) / 1000;
+    var cells = document.querySelectorAll("#queue .qi-wait");
+    for (var i = 0; i < cells.length; i++) {
+      var base = Number(cells[i].getAttribute("data-waiting")) || 0;
+      cells[i].textContent = duration(base + elapsed);
+    }
+  }
+
+  // ---------------------------------------------------------------- agents & saved replies
+
+  function loadAgents() {
+    return api("GET", "/agents").then(function (r) {
+      if (!r.ok) return;
+      state.agents = Array.isArray(r.data.agents) ? r.data.agents : [];
+      renderAgents();
+      renderQueue();
+      if (state.detail) renderDetail(false);
+    });
+  }
+
+  function renderAgents() {
+    var select = $("transfer-agent");
+    var previous = select.value;
+    clear(select);
+    select.appendChild(el("option", { value: "" }, "Transfer to…"));
+    state.agents.forEach(function (a) {
+      if (state.me && a.username === state.me.username) return;
+      var label = (a.display_name || a.username) + (a.online ? " (online)" : "");
+      select.appendChild(el("option", { value: a.username }, label));
+    });
+    select.value = previous;
+    if (select.value !== previous) select.value = "";
+  }
+
+  function loadReplies() {
+    return api("GET", "/saved-replies").then(function (r) {
+      if (!r.ok) return;
+      state.replies = Array.isArray(r.data.replies) ? r.data.replies : [];
+      renderReplies();
+    });
+  }
+
+  function renderReplies() {
+    var select = $("saved-replies");
+    clear(select);
+    select.appendChild(el("option", { value: "" }, state.replies.length ? "Saved replies…" : "No saved replies"));
+    state.replies.forEach(function (reply) {
+      select.appendChild(el("option", { value: reply.id, title: reply.text }, reply.title));
+    });
+    var list = $("saved-list");
+    clear(list);
+    if (!state.replies.length) list.appendChild(el("li", { class: "muted" }, "None yet."));
+    state.replies.forEach(function (reply) {
+      var li = el("li", { "data-reply-id": reply.id });
+      li.appendChild(el("span", { title: reply.text }, reply.title));
+      var del = el("button", { type: "button", class: "btn-link", title: "Delete" }, "Delete");
+      del.addEventListener("click", function () {
+        api("DELETE", "/saved-replies/" + encodeURIComponent(reply.id)).then(function (r) {
+          if (!failed(r, "Delete saved reply")) loadReplies();
+        });
+      });
+      li.appendChild(del);
+      list.appendChild(li);
+    });
+  }
+
+  function onSavedReply() {
+    var select = $("saved-replies");
+    var id = select.value;
+    select.value = "";
+    if (!id) return;
+    var reply = state.replies.filter(function (r) { return String(r.id) === id; })[0];
+    if (!reply) return;
+    var area = $("reply-text");
+    if (area.disabled) return;
+    var start = area.selectionStart, end = area.selectionEnd, value = area.value;
+    if (typeof start !== "number" || document.activeElement !== area && value) { start = end = value.length; }
+    var insert = String(reply.text || "");
+    if (start > 0 && !/\s$/.test(value.slice(0, start))) insert = " " + insert;
+    area.value = value.slice(0, start) + insert + value.slice(end);
+    area.focus();
+    area.selectionStart = area.selectionEnd = start + insert.length;
+  }
+
+  function onSavedAdd() {
+    var title = $("saved-title").value.trim(), text = $("saved-text").value.trim();
+    if (!title || !text) { flash("A saved reply needs a title and a text.", "error"); return; }
+    api("POST", "/saved-replies", { title: title, text: text }).then(function (r) {
+      if (failed(r, "Add saved reply")) return;
+      $("saved-title").value = "";
+      $("saved-text").value = "";
+      loadReplies();
+    });
+  }
+
+  // ---------------------------------------------------------------- context panel
+
+  function closeContext() {
+    state.openId = null;
+    state.detail = null;
+    $("context-body").hidden = true;
+    $("context-empty").hidden = false;
+  }
+
+  var loadSeq = 0;
+  function openHandoff(id) {
+    var switching = String(id) !== String(state.openId);
+    state.openId = id;
+    if (switching) {
+      loadReplies();
+      $("reply-text").value = "";
+      $("note-text").value = "";
+      $("resolve-note").value = "";
+    }
+    var rows = document.querySelectorAll("#queue .queue-item");
+    for (var i = 0; i < rows.length; i++) {
+      rows[i].classList.toggle("selected", rows[i].getAttribute("data-handoff-id") === String(id));
+    }
+    return loadDetail(switching);
+  }
+
+  function loadDetail(scrollToEnd) {
+    var id = state.openId;
+    if (id === null) return Promise.resolve();
+    var seq = ++loadSeq;
+    return api("GET", "/handoffs/" + encodeURIComponent(id)).then(function (r) {
+      if (seq !== loadSeq || String(id) !== String(state.openId)) return;  // a newer load won
+      if (!r.ok) {
+        failed(r, "Conversation");
+        if (r.status === 404) closeContext();
+        return;
+      }
+      state.detail = r.data;
+      renderDetail(scrollToEnd);
+    });
+  }
+
+  function renderDetail(scrollToEnd) {
+    var d = state.detail || {};
+    var h = d.handoff || {};
+    var c = d.customer || {};
+    var s = d.summary || {};
+    var sig = d.signals || {};
+    $("context-empty").hidden = true;
+    $("context-body").hidden = false;
+    $("context-body").setAttribute("data-handoff-id", h.id);
+
+    setText("ctx-customer", c.name || h.customer_name, "Anonymous customer");
+    setText("ctx-reason", h.reason);
+    setText("ctx-priority", h.priority);
+    setText("ctx-channel", h.channel || c.channel);
+    setText("ctx-language", h.language);
+    renderHandoffState(h);
+
+    setText("cust-name", c.name || h.customer_name, "Anonymous");
+    setText("cust-channel", c.channel || h.channel);
+    setText("cust-first-seen", c.first_seen ? dateOf(c.first_seen) : "");
+    var earlier = c.earlier_conversations;
+    setText("cust-earlier", Array.isArray(earlier) ? earlier.length : earlier, "0");
+
+    setText("sum-first", s.first_problem);
+    setText("sum-last", s.last_message || h.last_message);
+    var ul = $("sum-unanswered");
+    clear(ul);
+    var unanswered = Array.isArray(s.unanswered) ? s.unanswered : [];
+    if (!unanswered.length) ul.appendChild(el("li", { class: "muted" }, "none"));
+    unanswered.forEach(function (q) { ul.appendChild(el("li", null, str(q))); });
+
+    var score = Number(sig.score) || 0;
+    var bar = $("frustration-bar");
+    var pct = Math.max(0, Math.min(1, score)) * 100;
+    bar.style.width = pct + "%";
+    bar.className = score >= 0.66 ? "high" : score >= 0.33 ? "mid" : "";
+    setText("frustration-score", "Score " + num(score));
+    var tags = $("signals");
+    clear(tags);
+    var signals = Array.isArray(sig.signals) ? sig.signals : [];
+    if (!signals.length) tags.appendChild(el("li", { class: "none" }, "no signals"));
+    signals.forEach(function (x) { tags.appendChild(el("li", null, str(x))); });
+
+    renderTranscript(Array.isArray(d.transcript) ? d.transcript : [], scrollToEnd);
+    renderNotes(Array.isArray(d.notes) ? d.notes : []);
+  }
+
+  function renderHandoffState(h) {
+    var mine = isMine(h);
+    var chip = $("ctx-status-chip");
+    var status = h.status || "";
+    chip.className = "chip" + (status === "resolved" ? " resolved" : mine ? " mine" : status === "claimed" ? " claimed" : "");
+    setText("ctx-status", status === "claimed" ? (mine ? "Claimed by you" : "Claimed by " + agentName(h.agent))
+      : status === "resolved" ? "Resolved" : status === "queued" ? "Waiting for an agent" : status);
+
+    var claim = $("claim");
+    claim.disabled = mine || status === "resolved";
+    claim.textContent = mine ? "Claimed" : "Claim";
+    claim.title = status === "claimed" && !mine ? "Claimed by " + agentName(h.agent) : "";
+
+    var canAct = mine;
+    var isAdmin = state.me && state.me.role === "admin";
+    $("reply-text").disabled = !canAct;
+    $("reply-send").disabled = !canAct;
+    $("saved-replies").disabled = !canAct;
+    $("reply-text").placeholder = canAct ? "Write a reply to the customer (Ctrl+Enter to send)"
+      : status === "resolved" ? "This conversation is resolved." : "Claim this conversation to reply.";
+    setText("reply-hint", canAct ? "The customer sees your display name." : "", " ");
+    var open = status === "queued" || status === "claimed";
+    $("resolve").disabled = !open || (status === "claimed" && !mine && !isAdmin);
+    $("resolve-note").disabled = $("resolve").disabled;
+    $("transfer").disabled = status !== "claimed" || !(mine || isAdmin);
+    $("transfer-agent").disabled = $("transfer").disabled;
+  }
+
+  // Messages arrive twice at times (the reply's own answer and the live event, in either
+  // order, neither always with an id): skip a copy of one shown a moment ago. The next full
+  // reload of the conversation is authoritative anyway.
+  var recent = {};
+  function messageKey(m) {
+    if (m.id !== undefined && m.id !== null) return "id:" + m.id;
+    return "s:" + m.sender + "|" + m.text + "|" + m.at;
+  }
+  function shortKey(m) { return m.sender + "|" + m.text; }
+
+  function renderTranscript(messages, scrollToEnd) {
+    var box = $("transcript");
+    var atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    clear(box);
+    state.seen = {};
+    recent = {};
+    if (!messages.length) box.appendChild(el("div", { class: "empty" }, "No messages yet."));
+    messages.forEach(function (m) { box.appendChild(renderMessage(m)); });
+    if (scrollToEnd || atEnd) box.scrollTop = box.scrollHeight;
+  }
+
+  function renderMessage(m) {
+    state.seen[messageKey(m)] = true;
+    recent[shortKey(m)] = Date.now();
+    var sender = ["customer", "bot", "agent", "system"].indexOf(m.sender) >= 0 ? m.sender : "system";
+    var node = el("div", { class: "msg", "data-sender": sender });
+    if (m.id !== undefined && m.id !== null) node.setAttribute("data-message-id", m.id);
+    var head = el("div", { class: "msg-head" });
+    var by = m.agent || (m.custom && m.custom.agent);
+    var who = sender === "agent" && by ? "agent · " + agentName(str(by)) : sender;
+    head.appendChild(el("span", { class: "msg-who" }, who));
+    head.appendChild(el("span", { class: "msg-at", title: str(m.at) }, timeOf(m.at)));
+    node.appendChild(head);
+    var body = el("div", { class: "msg-text" });
+    if (sender === "bot") renderText(body, m.text); else body.textContent = String(m.text === undefined || m.text === null ? "" : m.text);
+    node.appendChild(body);
+
+    if (sender === "customer") {
+      var meta = el("div", { class: "msg-meta" });
+      var has = false;
+      if (m.intent) {
+        var line = el("div", { class: "intent" });
+        line.appendChild(el("span", { class: "k" }, "Intent "));
+        line.appendChild(document.createTextNode(str(m.intent) + (m.confidence !== undefined && m.confidence !== null ? " (" + num(m.confidence) + ")" : "")));
+        meta.appendChild(line); has = true;
+      }
+      if (m.decision) {
+        var dec = el("div", { class: "decision" });
+        dec.appendChild(el("span", { class: "k" }, "Bot decision "));
+        dec.appendChild(document.createTextNode(str(m.decision)));
+        meta.appendChild(dec); has = true;
+      }
+      var articles = Array.isArray(m.articles) ? m.articles : [];
+      if (articles.length) {
+        var wrap = el("div", { class: "tried" });
+        wrap.appendChild(el("span", { class: "k" }, "Articles tried"));
+        var ol = el("ol", { class: "articles" });
+        articles.forEach(function (a) {
+          var li = el("li", { "data-article-id": a.id });
+          li.appendChild(document.createTextNode((a.title || a.id || "article") + " "));
+          li.appendChild(el("span", { class: "k" }, num(a.score)));
+          ol.appendChild(li);
+        });
+        wrap.appendChild(ol);
+        meta.appendChild(wrap); has = true;
+      }
+      if (m.frustration !== undefined && m.frustration !== null) {
+        var f = el("div", { class: "frustration" });
+        f.appendChild(el("span", { class: "k" }, "Frustration "));
+        f.appendChild(el("span", { class: Number(m.frustration) >= 0.5 ? "hot" : "" }, num(m.frustration)));
+        meta.appendChild(f); has = true;
+      }
+      if (has) node.appendChild(meta);
+    }
+    return node;
+  }
+
+  function appendMessage(m) {
+    if (!m || state.seen[messageKey(m)]) return;
+    var hasId = m.id !== undefined && m.id !== null;
+    if (!hasId && recent[shortKey(m)] && Date.now() - recent[shortKey(m)] < 10000) return;
+    var box = $("transcript");
+    var atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    if (!m.at) m = Object.assign({}, m, { at: new Date().toISOString() });  // live: "now"
+    var placeholder = box.querySelector(".empty");
+    if (placeholder) placeholder.remove();
+    box.appendChild(renderMessage(m));
+    if (atEnd || m.sender === "agent") box.scrollTop = box.scrollHeight;
+  }
+
+  function renderNotes(notes) {
+    var ul = $("notes");
+    clear(ul);
+    if (!notes.length) ul.appendChild(el("li", { class: "none" }, "No notes yet."));
+    notes.forEach(function (n) {
+      var li = el("li", { class: "note" });
+      li.appendChild(el("div", { class: "note-head" }, agentName(str(n.agent)) + (n.at ? " · " + timeOf(n.at) : "")));
+      li.appendChild(el("div", { class: "note-text" }, n.text));
+      ul.appendChild(li);
+    });
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  function withButton(button, promise) {
+    button.disabled = true;
+    return promise.then(function (r) { button.disabled = false; return r; });
+  }
+
+  function updateHandoff(h) {
+    if (!h) return;
+    var found = false;
+    state.queue = state.queue.map(function (q) {
+      if (String(q.id) === String(h.id)) { found = true; return Object.assign({}, q, h); }
+      return q;
+    });
+    if (found && (h.status === "resolved")) {
+      state.queue = state.queue.filter(function (q) { return String(q.id) !== String(h.id); });
+    }
+    renderQueue();
+    if (state.detail && String(h.id) === String(state.openId)) {
+      state.detail.handoff = Object.assign({}, state.detail.handoff, h);
+      renderHandoffState(state.detail.handoff);
+      setText("ctx-priority", state.detail.handoff.priority);
+      setText("ctx-reason", state.detail.handoff.reason);
+    }
+  }
+
+  function onClaim() {
+    var id = state.openId;
+    if (id === null) return;
+    withButton($("claim"), api("POST", "/handoffs/" + encodeURIComponent(id) + "/claim", {})).then(function (r) {
+      if (!r.ok) {
+        if (r.status === 409) {
+          flash(str(r.data.error) || "Someone else has this conversation.", "error");
+          loadDetail(false);
+          loadQueue();
+        } else failed(r, "Claim");
+        return;
+      }
+      updateHandoff(r.data.handoff);
+      flash("You have this conversation now.", "info");
+      $("reply-text").focus();
+    });
+  }
+
+  function onReply() {
+    var id = state.openId;
+    var area = $("reply-text");
+    var text = area.value.trim();
+    if (id === null || !text) { if (!text) area.focus(); return; }
+    withButton($("reply-send"), api("POST", "/handoffs/" + encodeURIComponent(id) + "/messages", { text: text })).then(function (r) {
+      if (failed(r, "Reply")) { if (r.status === 409) loadDetail(false); return; }
+      if (String(id) === String(state.openId)) {
+        area.value = "";
+        var m = r.data.message;
+        if (m) appendMessage(Object.assign({ sender: "agent" }, m));
+        $("transcript").scrollTop = $("transcript").scrollHeight;
+        renderHandoffState(state.detail.handoff);  // withButton re-enabled the button
+      }
+    });
+  }
+
+  function onNote() {
+    var id = state.openId;
+    var area = $("note-text");
+    var text = area.value.trim();
+    if (id === null || !text) { if (!text) area.focus(); return; }
+    withButton($("note-add"), api("POST", "/handoffs/" + encodeURIComponent(id) + "/notes", { text: text })).then(function (r) {
+      if (failed(r, "Note")) return;
+      if (String(id) !== String(state.openId)) return;
+      area.value = "";
+      var note = r.data.note || { agent: state.me.username, text: text, at: new Date().toISOString() };
+      state.detail.notes = (state.detail.notes || []).concat([note]);
+      renderNotes(state.detail.notes);
+    });
+  }
+
+  function onTransfer() {
+    var id = state.openId;
+    var to = $("transfer-agent").value;
+    if (id === null) return;
+    if (!to) { flash("Choose an agent to transfer to.", "error"); $("transfer-agent").focus(); return; }
+    withButton($("transfer"), api("POST", "/handoffs/" + encodeURIComponent(id) + "/transfer", { agent: to })).then(function (r) {
+      if (failed(r, "Transfer")) { if (state.detail) renderHandoffState(state.detail.handoff); return; }
+      $("transfer-agent").value = "";
+      updateHandoff(r.data.handoff);
+      flash("Transferred to " + agentName(to) + ".", "info");
+    });
+  }
+
+  function onResolve() {
+    var id = state.openId;
+    var area = $("resolve-note");
+    var note = area.value.trim();
+    if (id === null) return;
+    if (!note) { flash("Write a resolution note before resolving.", "error"); area.focus(); return; }
+    withButton($("resolve"), api("POST", "/handoffs/" + encodeURIComponent(id) + "/resolve", { note: note })).then(function (r) {
+      if (failed(r, "Resolve")) { if (state.detail) renderHandoffState(state.detail.handoff); return; }
+      area.value = "";
+      updateHandoff(r.data.handoff || { id: id, status: "resolved" });
+      flash("Resolved. The bot asks the customer for a rating.", "info");
+      loadQueue();
+      loadDetail(true);
+    });
+  }
+
+  // ---------------------------------------------------------------- live updates
+
+  function setConn(live) {
+    var c = $("conn");
+    c.textContent = live ? "live" : "reconnecting…";
+    c.classList.toggle("live", live);
+  }
+
+  function connect() {
+    state.socketWanted = true;
+    if (state.socket) return;
+    var url = location.protocol.replace(/^http/, "ws") + "//" + location.host + API + "/ws";
+    var socket;
+    try { socket = new WebSocket(url); } catch (e) { scheduleReconnect(); return; }
+    state.socket = socket;
+    socket.onopen = function () {
+      state.retry = 0;
+      setConn(true);
+      // catch up on anything missed while disconnected
+      loadQueue();
+      if (state.openId !== null) loadDetail(false);
+    };
+    socket.onmessage = function (event) {
+      var data;
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      onEvent(data);
+    };
+    socket.onclose = function () {
+      if (state.socket === socket) state.socket = null;
+      setConn(false);
+      if (state.socketWanted) scheduleReconnect();
+    };
+    socket.onerror = function () { /* onclose follows */ };
+  }
+
+  var reconnectTimer = null;
+  function scheduleReconnect() {
+    clearTimeout(reconnectTimer);
+    var delay = Math.min(15000, 1000 * Math.pow(2, state.retry++));
+    reconnectTimer = setTimeout(function () {
+      if (!state.socketWanted) return;
+      // the session may have ended while we were away
+      api("GET", "/me").then(function (r) {
+        if (!state.socketWanted) return;
+        if (r.ok) { if (r.data.csrf) state.csrf = r.data.csrf; connect(); }
+        else if (r.status === 401) showLogin("Your session has ended. Please sign in again.");
+        else scheduleReconnect();
+      });
+    }, delay);
+  }
+
+  function disconnect() {
+    state.socketWanted = false;
+    clearTimeout(reconnectTimer);
+    if (state.socket) {
+      var s = state.socket;
+      state.socket = null;
+      try { s.close(); } catch (e) { /* already closed */ }
+    }
+    setConn(false);
+  }
+
+  var queueTimer = null, detailTimer = null;
+  function refreshQueueSoon() {
+    clearTimeout(queueTimer);
+    queueTimer = setTimeout(loadQueue, 150);
+  }
+  function refreshDetailSoon() {
+    clearTimeout(detailTimer);
+    detailTimer = setTimeout(function () { loadDetail(false); }, 400);
+  }
+
+  function onEvent(ev) {
+    if (!ev || typeof ev !== "object") return;
+    if (ev.type === "queue") {
+      refreshQueueSoon();
+    } else if (ev.type === "message") {
+      if (state.openId !== null && String(ev.handoff_id) === String(state.openId) && state.detail) {
+        appendMessage(ev.message);
+        refreshDetailSoon();  // intent, articles and frustration of the new message; the summary
+      }
+      refreshQueueSoon();     // last message in the queue row
+    } else if (ev.type === "handoff" && ev.handoff) {
+      var known = state.queue.some(function (q) { return String(q.id) === String(ev.handoff.id); });
+      updateHandoff(ev.handoff);
+      if (!known && ev.handoff.status !== "resolved") refreshQueueSoon();
+      if (String(ev.handoff.id) === String(state.openId)) refreshDetailSoon();
+    }
+  }
+
+  // ---------------------------------------------------------------- start
+
+  function start() {
+    $("login-form").addEventListener("submit", onLogin);
+    $("logout").addEventListener("click", onLogout);
+    $("flash").addEventListener("click", hideFlash);
+    $("claim").addEventListener("click", onClaim);
+    $("reply-send").addEventListener("click", onReply);
+    $("reply-text").addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); onReply(); }
+    });
+    $("note-add").addEventListener("click", onNote);
+    $("transfer").addEventListener("click", onTransfer);
+    $("resolve").addEventListener("click", onResolve);
+    $("saved-replies").addEventListener("change", onSavedReply);
+    $("saved-add").addEventListener("click", onSavedAdd);
+    setInterval(tick, 1000);
+
+    api("GET", "/me").then(function (r) {
+      if (r.ok && r.data.agent) showApp(r.data.agent, r.data.csrf);
+      else showLogin();
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

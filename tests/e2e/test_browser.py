@@ -1,0 +1,345 @@
+"""The agent console and the customer widget in a real browser (Debian's Chromium driven by
+Playwright) against the real hub with real Rasa: a full handoff, escaping, login and logout."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from sqlalchemy import select
+
+from bot.storage.models import Rating
+from tests.e2e.conftest import Running
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}"),
+]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "agent-console.png"
+PASSWORD = "correct horse battery"
+WAIT = 60_000  # ms: Rasa answers within seconds, but the first answers can be slow
+
+expect.set_options(timeout=15_000)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        await browser.close()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class Watch:
+    """Fails the test if any page opened a dialog (alert/confirm/prompt) or threw a JS error."""
+
+    def __init__(self) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+
+    def attach(self, page: Page) -> Page:
+        async def on_dialog(dialog) -> None:
+            self.dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        return page
+
+
+async def customer_page(
+    browser: Browser, running: Running, session: str, watch: Watch
+) -> tuple[BrowserContext, Page]:
+    """The demo shop page with the widget (it opens by itself), on a known session id."""
+    context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    await context.add_init_script(f"localStorage.setItem('supportbot-session', '{session}')")
+    page = watch.attach(await context.new_page())
+    await page.goto(running.url + "/")
+    await expect(page.locator("#sb-status")).to_have_text("online")
+    return context, page
+
+
+async def say(page: Page, text: str) -> None:
+    await page.fill("#sb-input", text)
+    await page.press("#sb-input", "Enter")
+
+
+async def agent_page(
+    browser: Browser, running: Running, username: str, watch: Watch
+) -> tuple[BrowserContext, Page]:
+    context = await browser.new_context(locale="en-US", viewport={"width": 1440, "height": 900})
+    page = watch.attach(await context.new_page())
+    await page.goto(running.url + "/agent")
+    await login(page, username)
+    return context, page
+
+
+async def login(page: Page, username: str, password: str = PASSWORD) -> None:
+    await page.fill("#login-username", username)
+    await page.fill("#login-password", password)
+    await page.click("#login-submit")
+    await expect(page.locator("#queue")).to_be_visible()
+    await expect(page.locator("#logout")).to_be_visible()
+
+
+async def handoff_id(page: Page, conversation_key: str, timeout: float = 60) -> int:
+    """The open handoff of a conversation, asked from the agent's page (its cookie)."""
+    script = """async (key) => {
+        const r = await fetch('/api/agent/queue');
+        const body = await r.json();
+        if (!r.ok) return {error: r.status + ' ' + JSON.stringify(body)};
+        const h = body.handoffs.find((h) => h.conversation_key === key);
+        return h ? h.id : null;
+    }"""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        found = await page.evaluate(script, conversation_key)
+        assert not isinstance(found, dict), f"GET /api/agent/queue: {found['error']}"
+        if found is not None:
+            return int(found)
+        assert loop.time() < deadline, f"no handoff for {conversation_key} in the queue"
+        await asyncio.sleep(0.3)
+
+
+async def test_full_handoff_from_widget_to_agent_and_back(browser: Browser, running: Running):
+    watch = Watch()
+    session = unique("e2e-browser")
+    maria, other = unique("maria"), unique("tom")
+    await running.hub.agents.create(maria, PASSWORD, display_name="Maria")
+    await running.hub.agents.create(other, PASSWORD, display_name="Tom")
+
+    customer_ctx, customer = await customer_page(browser, running, session, watch)
+    await say(customer, "I want to talk to a human")
+    log = customer.locator("#sb-log")
+    await expect(log).to_contain_text("passing this conversation to a person", timeout=WAIT)
+
+    agent_ctx, agent = await agent_page(browser, running, maria, watch)
+    hid = await handoff_id(agent, f"web:{session}")
+    row = agent.locator(f'#queue .queue-item[data-handoff-id="{hid}"]')
+    await expect(row).to_be_visible()
+    await expect(row).to_contain_text("requested")
+    await expect(row).to_contain_text("I want to talk to a human")
+
+    await row.click()
+    context = agent.locator("#context")
+    await expect(context.locator("#ctx-reason")).to_have_text("requested")
+    await expect(context).to_contain_text("web")
+    customer_msgs = agent.locator('#transcript .msg[data-sender="customer"]')
+    await expect(customer_msgs.filter(has_text="I want to talk to a human")).to_have_count(1)
+    await expect(agent.locator('#transcript .msg[data-sender="system"]')).not_to_have_count(0)
+
+    await agent.click("#claim")
+    await expect(agent.locator("#claim")).to_be_disabled()
+    await expect(row).to_contain_text("Claimed by you")
+
+    # a second agent cannot take it: the console shows who has it
+    tom_ctx, tom = await agent_page(browser, running, other, watch)
+    await tom.click(f'#queue .queue-item[data-handoff-id="{hid}"]')
+    await expect(tom.locator("#ctx-status")).to_have_text("Claimed by Maria")
+    await tom.click("#claim")
+    await expect(tom.locator("#flash")).to_contain_text("already claimed by Maria")
+    await expect(tom.locator("#reply-send")).to_be_disabled()
+    await tom_ctx.close()
+
+    await agent.fill("#note-text", "Customer asked for a person straight away.")
+    await agent.click("#note-add")
+    await expect(agent.locator("#notes")).to_contain_text(
+        "Customer asked for a person straight away."
+    )
+
+    reply = "Hello, I'm Maria, how can I help?"
+    await agent.fill("#reply-text", reply)
+    await agent.click("#reply-send")
+    await expect(
+        agent.locator('#transcript .msg[data-sender="agent"]').filter(has_text=reply)
+    ).to_have_count(1)
+    await expect(agent.locator("#reply-text")).to_have_value("")
+    await expect(customer.locator("#sb-log .sb-agent")).to_contain_text(reply)
+
+    # the customer answers; it shows up live in the console
+    await say(customer, "My parcel never arrived")
+    await expect(customer_msgs.filter(has_text="My parcel never arrived")).to_have_count(1)
+    await expect(row).to_contain_text("My parcel never arrived")
+    await expect(agent.locator("#sum-last")).to_have_text("My parcel never arrived")
+
+    await expect(agent.locator("#flash")).to_be_hidden(timeout=10_000)  # "You have it now."
+    await agent.screenshot(path=str(Path(os.environ.get("TMPDIR", "/tmp")) / "agent-console.png"))
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        await agent.screenshot(path=str(SCREENSHOT))
+
+    await agent.fill("#resolve-note", "Parcel re-sent, tracking number given.")
+    await agent.click("#resolve")
+    await expect(row).to_have_count(0)
+    await expect(agent.locator("#ctx-status")).to_have_text("Resolved")
+
+    question = customer.locator("#sb-log .sb-msg").filter(has_text=re.compile("rate", re.I))
+    await expect(question).to_have_count(1, timeout=WAIT)
+    buttons = customer.locator("#sb-log .sb-buttons").last.locator("button")
+    await expect(buttons).to_have_text(["1", "2", "3", "4", "5"])
+    await buttons.filter(has_text="5").click()
+    await expect(log).to_contain_text("Thank you for your rating", timeout=WAIT)
+
+    async with running.hub.db.session() as s:
+        ratings = (await s.execute(select(Rating).where(Rating.handoff_id == hid))).scalars()
+        assert [r.score for r in ratings] == [5]
+    detail = await agent.evaluate(f"fetch('/api/agent/handoffs/{hid}').then((r) => r.json())")
+    assert detail["handoff"]["status"] == "resolved"
+    assert detail["handoff"]["resolution_note"] == "Parcel re-sent, tracking number given."
+
+    assert watch.dialogs == [] and watch.errors == []
+    await agent_ctx.close()
+    await customer_ctx.close()
+
+
+async def test_customer_text_is_shown_as_text_never_run(browser: Browser, running: Running):
+    watch = Watch()
+    session = unique("e2e-xss")
+    username = unique("ana")
+    await running.hub.agents.create(username, PASSWORD, display_name="Ana")
+    img = '<img src=x onerror="window.__pwned=1">'
+    script = "<script>window.__pwned=2</script>"
+
+    # the agent is already watching: the new handoff must appear without a reload
+    agent_ctx, agent = await agent_page(browser, running, username, watch)
+    await expect(agent.locator("#conn")).to_have_text("live")
+
+    customer_ctx, customer = await customer_page(browser, running, session, watch)
+    log = customer.locator("#sb-log")
+    for text in (img, script):
+        shown = await log.locator(".sb-msg").count()
+        await say(customer, text)
+        # the echo, then at least one answer from the bot
+        await expect(log.locator(".sb-msg").nth(shown + 1)).to_be_attached(timeout=WAIT)
+    await say(customer, "I want to talk to a human")
+    await expect(log).to_contain_text("passing this conversation to a person", timeout=WAIT)
+
+    hid = await handoff_id(agent, f"web:{session}")
+    row = agent.locator(f'#queue .queue-item[data-handoff-id="{hid}"]')
+    await expect(row).to_be_visible()
+    await row.click()
+    said = agent.locator('#transcript .msg[data-sender="customer"] .msg-text')
+    await expect(said.filter(has_text=img)).to_have_count(1)
+    await expect(said.filter(has_text=script)).to_have_count(1)
+    assert img in await said.all_text_contents()
+    assert script in await said.all_text_contents()
+    assert await agent.locator("#transcript img, #transcript script").count() == 0
+    assert await agent.locator("#queue img, #context img").count() == 0
+
+    await agent.wait_for_timeout(500)  # give an injected handler every chance to run
+    for page in (agent, customer):
+        assert await page.evaluate("window.__pwned") is None
+    assert await customer.locator("#sb-log img, #sb-log script").count() == 0
+    assert watch.dialogs == [] and watch.errors == []
+    await agent_ctx.close()
+    await customer_ctx.close()
+
+
+async def test_login_failure_session_restore_and_logout(browser: Browser, running: Running):
+    watch = Watch()
+    username = unique("lee")
+    await running.hub.agents.create(username, PASSWORD, display_name="Lee")
+    context = await browser.new_context(locale="en-US")
+    page = watch.attach(await context.new_page())
+    await page.goto(running.url + "/agent")
+
+    await expect(page.locator("#login-username")).to_be_visible()
+    await expect(page.locator("#login-error")).to_be_hidden()
+    await page.fill("#login-username", username)
+    await page.fill("#login-password", "not the password")
+    await page.click("#login-submit")
+    await expect(page.locator("#login-error")).to_be_visible()
+    await expect(page.locator("#login-error")).not_to_have_text("")
+    await expect(page.locator("#queue")).to_be_hidden()
+
+    await login(page, username)
+    await expect(page.locator("#login-error")).to_be_hidden()
+    await page.reload()  # the cookie session is restored from GET /api/agent/me
+    await expect(page.locator("#queue")).to_be_visible()
+    await expect(page.locator("#me-name")).to_have_text("Lee")
+
+    await page.click("#logout")
+    await expect(page.locator("#login-username")).to_be_visible()
+    await expect(page.locator("#queue")).to_be_hidden()
+    await page.reload()  # and the session is really gone
+    await expect(page.locator("#login-username")).to_be_visible()
+    status = await page.evaluate("fetch('/api/agent/me').then((r) => r.status)")
+    assert status == 401
+    assert watch.dialogs == [] and watch.errors == []
+    await context.close()
+
+
+async def test_saved_replies_and_transfer(browser: Browser, running: Running):
+    watch = Watch()
+    admin, first, second = unique("admin"), unique("ivy"), unique("sam")
+    await running.hub.agents.create(admin, PASSWORD, role="admin", display_name="Admin")
+    await running.hub.agents.create(first, PASSWORD, display_name="Ivy")
+    await running.hub.agents.create(second, PASSWORD, display_name="Sam")
+    session = unique("e2e-transfer")
+    await running.chat(session, "I want to talk to a human")
+
+    # an admin adds a saved reply from the console
+    admin_ctx, admin_page = await agent_page(browser, running, admin, watch)
+    title = unique("Tracking")
+    text = "You can follow your parcel at brightcart.example/track."
+    await admin_page.click("#admin-replies summary")
+    await admin_page.fill("#saved-title", title)
+    await admin_page.fill("#saved-text", text)
+    await admin_page.click("#saved-add")
+    await expect(admin_page.locator("#saved-list")).to_contain_text(title)
+    await admin_ctx.close()
+
+    ivy_ctx, ivy = await agent_page(browser, running, first, watch)
+    sam_ctx, sam = await agent_page(browser, running, second, watch)
+    hid = await handoff_id(ivy, f"web:{session}")
+    for page in (ivy, sam):
+        await page.click(f'#queue .queue-item[data-handoff-id="{hid}"]')
+        await expect(page.locator("#ctx-status")).to_have_text("Waiting for an agent")
+    await expect(sam.locator("#reply-text")).to_be_disabled()
+
+    await ivy.click("#claim")
+    await expect(ivy.locator("#ctx-status")).to_have_text("Claimed by you")
+    await expect(sam.locator("#ctx-status")).to_have_text("Claimed by Ivy")  # live
+
+    await ivy.fill("#reply-text", "Hi!")
+    await ivy.locator("#saved-replies").select_option(label=title)
+    await expect(ivy.locator("#reply-text")).to_have_value(f"Hi! {text}")
+
+    await ivy.locator("#transfer-agent").select_option(second)
+    await ivy.click("#transfer")
+    await expect(ivy.locator("#ctx-status")).to_have_text("Claimed by Sam")
+    await expect(ivy.locator("#reply-send")).to_be_disabled()
+    await expect(sam.locator("#ctx-status")).to_have_text("Claimed by you")  # live
+    await expect(sam.locator("#reply-send")).to_be_enabled()
+    row = sam.locator(f'#queue .queue-item[data-handoff-id="{hid}"]')
+    await expect(row).to_contain_text("Claimed by you")
+
+    await sam.fill("#reply-text", "Sam here, I'm looking into it.")
+    await sam.press("#reply-text", "Control+Enter")
+    await expect(sam.locator('#transcript .msg[data-sender="agent"]')).to_have_count(1)
+    messages = await running.hub.store.transcript(f"web:{session}")
+    assert [m.text for m in messages if m.sender == "agent"] == ["Sam here, I'm looking into it."]
+    assert watch.dialogs == [] and watch.errors == []
+    await ivy_ctx.close()
+    await sam_ctx.close()
