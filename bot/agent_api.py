@@ -187,8 +187,7 @@ def build_agent_api(
     @api.post("/api/agent/handoffs/{handoff_id}/messages", tags=["handoffs"])
     async def reply(handoff_id: int, body: TextBody, current: Writer) -> dict[str, Any]:
         """Send a reply to the customer on their channel."""
-        message = await run(handoffs.reply(handoff_id, current.agent, body.text))
-        return {"message": message.to_dict()}
+        return {"message": await run(handoffs.reply(handoff_id, current.agent, body.text))}
 
     @api.post("/api/agent/handoffs/{handoff_id}/notes", tags=["handoffs"])
     async def note(handoff_id: int, body: TextBody, current: Writer) -> dict[str, Any]:

@@ -176,16 +176,22 @@ class Handoffs:
             raise HandoffError("claim this conversation first: another agent or nobody has it")
         return handoff, conversation
 
-    async def reply(self, handoff_id: int, agent: Agent, text: str) -> OutgoingMessage:
+    async def reply(self, handoff_id: int, agent: Agent, text: str) -> dict[str, Any]:
+        """Send an agent's reply to the customer; returns it as the console shows messages."""
         _, conversation = await self._owned(handoff_id, agent)
         message = OutgoingMessage(text, sender="agent", custom={"agent": agent.display_name})
-        await self.store.store_outgoing(conversation.id, [message])
+        (stored,) = await self.store.store_outgoing(conversation.id, [message])
         if self.deliver:
             await self.deliver(conversation, [message])
-        await self._notify(
-            {"type": "message", "handoff_id": handoff_id, "message": {"sender": "agent", "text": text}}
-        )
-        return message
+        shown = {
+            "id": stored.id,
+            "sender": "agent",
+            "agent": agent.display_name,
+            "text": text,
+            "at": stored.created_at.isoformat(),
+        }
+        await self._notify({"type": "message", "handoff_id": handoff_id, "message": shown})
+        return shown
 
     async def add_note(self, handoff_id: int, agent: Agent, text: str) -> Note:
         _, conversation = await self.get(handoff_id)

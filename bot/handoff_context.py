@@ -187,6 +187,7 @@ class HandoffViews:
                 {
                     "id": m.id,
                     "sender": m.sender,
+                    "agent": ((m.payload or {}).get("custom") or {}).get("agent"),
                     "text": m.text,
                     "at": _aware(m.created_at).isoformat(),
                     "intent": m.intent,

@@ -76,6 +76,7 @@ class Hub:
                 "type": "message",
                 "handoff_id": handoff_id,
                 "message": {
+                    "id": message.id,
                     "sender": "customer",
                     "text": message.text,
                     "at": message.created_at.isoformat(),

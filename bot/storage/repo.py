@@ -115,13 +115,16 @@ class Store:
                 return Stored(conversation, existing, created=False)
             return Stored(conversation, message, created=True)
 
-    async def store_outgoing(self, conversation_id: int, replies: list[OutgoingMessage]) -> None:
+    async def store_outgoing(
+        self, conversation_id: int, replies: list[OutgoingMessage]
+    ) -> list[Message]:
         async with self.db.session() as s:
+            rows = []
             for reply in replies:
                 payload: dict[str, Any] = {"buttons": [b.to_dict() for b in reply.buttons]}
                 if reply.custom:
                     payload["custom"] = reply.custom
-                s.add(
+                rows.append(
                     Message(
                         conversation_id=conversation_id,
                         direction="out",
@@ -131,10 +134,12 @@ class Store:
                         status="sent",
                     )
                 )
+            s.add_all(rows)
             conversation = await s.get(Conversation, conversation_id)
             if conversation:
                 conversation.updated_at = utcnow()
             await s.commit()
+            return rows
 
     async def set_status(self, message_id: int, status: str) -> None:
         async with self.db.session() as s:
