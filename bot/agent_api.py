@@ -7,7 +7,6 @@ Every endpoint but login needs the session cookie; every state-changing one also
 session's CSRF token in the `X-CSRF-Token` header. Admin-only: managing saved replies.
 """
 
-
 import secrets
 from dataclasses import dataclass
 from pathlib import Path

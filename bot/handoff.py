@@ -132,7 +132,9 @@ class Handoffs:
         await self._rasa_event(conversation.key, "pause")
         await self._notify({"type": "queue"})
         text = AGENT_ONLINE if self.agents_online() else NO_AGENT_ONLINE
-        return OutgoingMessage(text, sender="system", custom={"handoff": {"reason": handoff.reason}})
+        return OutgoingMessage(
+            text, sender="system", custom={"handoff": {"reason": handoff.reason}}
+        )
 
     async def get(self, handoff_id: int) -> tuple[Handoff, Conversation]:
         async with self.db.session() as s:
@@ -155,7 +157,9 @@ class Handoffs:
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 await s.rollback()
                 current = await s.get(Handoff, handoff_id)
-                holder = await s.get(Agent, current.agent_id) if current and current.agent_id else None
+                holder = (
+                    await s.get(Agent, current.agent_id) if current and current.agent_id else None
+                )
                 if holder:
                     raise HandoffError(
                         f"already claimed by {holder.display_name}", 409, agent=holder.username
@@ -276,12 +280,16 @@ class Handoffs:
     async def rate(self, conversation: Conversation, score: int) -> None:
         async with self.db.session() as s:
             last = (
-                await s.execute(
-                    select(Handoff)
-                    .where(Handoff.conversation_id == conversation.id)
-                    .order_by(Handoff.id.desc())
+                (
+                    await s.execute(
+                        select(Handoff)
+                        .where(Handoff.conversation_id == conversation.id)
+                        .order_by(Handoff.id.desc())
+                    )
                 )
-            ).scalars().first()
+                .scalars()
+                .first()
+            )
             s.add(
                 Rating(
                     conversation_id=conversation.id,

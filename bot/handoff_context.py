@@ -71,7 +71,9 @@ class HandoffViews:
                 last = (
                     await s.execute(
                         select(Message.text)
-                        .where(Message.conversation_id == conversation.id, Message.direction == "in")
+                        .where(
+                            Message.conversation_id == conversation.id, Message.direction == "in"
+                        )
                         .order_by(Message.id.desc())
                         .limit(1)
                     )

@@ -109,7 +109,11 @@ class Router:
             reason = "unanswered"
         if reason:
             # the bot stops trying: drop its "I don't know" and keep real answers
-            replies = [r for r in replies if not (r.custom or {}).get("kb", {}).get("decision") == "unknown"]
+            replies = [
+                r
+                for r in replies
+                if not (r.custom or {}).get("kb", {}).get("decision") == "unknown"
+            ]
             detail = {"signals": assessment.signals, "unknown_streak": unknown_streak}
             replies.append(
                 await self.handoffs.request(conversation, reason, assessment.score, detail)

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -107,7 +117,9 @@ class Handoff(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(16))  # requested|frustration|unanswered|policy|bot_error
+    reason: Mapped[str] = mapped_column(
+        String(16)
+    )  # requested|frustration|unanswered|policy|bot_error
     status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|claimed|resolved
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     frustration: Mapped[float] = mapped_column(Float, default=0.0)

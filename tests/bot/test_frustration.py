@@ -6,7 +6,12 @@ from bot.frustration import assess
 
 
 def signals(text: str, intent: str | None = "question", **kw) -> list[str]:  # type: ignore[no-untyped-def]
-    context = {"earlier_texts": [], "previous_score": 0.0, "unknown_streak": 0, "after_answer": False}
+    context = {
+        "earlier_texts": [],
+        "previous_score": 0.0,
+        "unknown_streak": 0,
+        "after_answer": False,
+    }
     context.update(kw)
     return assess(text, intent, **context).signals
 

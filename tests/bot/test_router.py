@@ -120,9 +120,15 @@ async def test_rasa_error_response_does_not_lose_the_message(store: Store, fake_
     assert (await store.transcript("web:s1"))[0].text == "hello"
 
 
-async def test_handoff_payload_becomes_an_honest_message(store: Store, fake_rasa):
-    _, url = fake_rasa
+async def test_a_requested_handoff_pauses_rasa_and_routes_to_agents(store: Store, fake_rasa):
+    fake, url = fake_rasa
     router = router_for(store, url)
     replies = await router.handle(msg("handoff please"))
-    assert "person" in replies[0].text
-    assert replies[0].custom == {"handoff": {"reason": "requested"}}
+    assert replies[-1].text == NO_AGENT_ONLINE  # nobody online: the customer is told so
+    assert replies[-1].custom == {"handoff": {"reason": "requested"}}
+    assert fake.events == [("web:s1", {"event": "pause"})]
+    conversation = await store.conversation("web:s1")
+    assert conversation and conversation.state == "queued"
+    assert await router.handle(msg("are you there?")) == []
+    assert [b["message"] for b in fake.received] == ["handoff please"]
+    assert (await store.transcript("web:s1"))[-1].status == "to_agent"

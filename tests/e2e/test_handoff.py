@@ -106,6 +106,8 @@ async def test_resolve_resumes_the_bot_which_asks_for_and_stores_a_rating(runnin
         ratings = (await s.execute(select(Rating).where(Rating.handoff_id == handoff.id))).scalars()
         assert [r.score for r in ratings] == [5]
         stored = await s.get(Handoff, handoff.id)
-        assert stored and stored.status == "resolved" and stored.resolution_note == "answered by hand"
+        assert (
+            stored and stored.status == "resolved" and stored.resolution_note == "answered by hand"
+        )
     answer = await running.chat("t-rating", "how do I reset my password")
     assert answer[0]["custom"]["kb"]["article"] == "reset-password"  # the bot is back
