@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from bot.storage.db import Database
 from bot.storage.models import Agent, Conversation, Customer, Handoff, Message, Note, utcnow
@@ -50,6 +50,16 @@ def summary(messages: list[Message]) -> dict[str, Any]:
     }
 
 
+def _with_people() -> Select[tuple[Handoff, Conversation, Customer, Agent]]:
+    """Handoffs with their conversation, customer and (if claimed) agent."""
+    return (
+        select(Handoff, Conversation, Customer, Agent)
+        .join(Conversation, Conversation.id == Handoff.conversation_id)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .outerjoin(Agent, Agent.id == Handoff.agent_id)
+    )
+
+
 class HandoffViews:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -57,15 +67,8 @@ class HandoffViews:
     async def queue(self) -> list[dict[str, Any]]:
         now = utcnow()
         async with self.db.session() as s:
-            rows = (
-                await s.execute(
-                    select(Handoff, Conversation, Customer, Agent)
-                    .join(Conversation, Conversation.id == Handoff.conversation_id)
-                    .join(Customer, Customer.id == Conversation.customer_id)
-                    .outerjoin(Agent, Agent.id == Handoff.agent_id)
-                    .where(Handoff.status.in_(("queued", "claimed")))
-                )
-            ).tuples()
+            query = _with_people().where(Handoff.status.in_(("queued", "claimed")))
+            rows = (await s.execute(query)).tuples()
             items = []
             for handoff, conversation, customer, agent in rows:
                 last = (
@@ -109,15 +112,7 @@ class HandoffViews:
 
     async def item(self, handoff_id: int) -> dict[str, Any] | None:
         async with self.db.session() as s:
-            row = (
-                await s.execute(
-                    select(Handoff, Conversation, Customer, Agent)
-                    .join(Conversation, Conversation.id == Handoff.conversation_id)
-                    .join(Customer, Customer.id == Conversation.customer_id)
-                    .outerjoin(Agent, Agent.id == Handoff.agent_id)
-                    .where(Handoff.id == handoff_id)
-                )
-            ).first()
+            row = (await s.execute(_with_people().where(Handoff.id == handoff_id))).first()
         if row is None:
             return None
         return self._item(*row.tuple(), last_message="", now=utcnow())
