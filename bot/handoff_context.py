@@ -50,7 +50,7 @@ def summary(messages: list[Message]) -> dict[str, Any]:
     }
 
 
-def _with_people() -> Select[tuple[Handoff, Conversation, Customer, Agent]]:
+def _with_people() -> Select[Handoff, Conversation, Customer, Agent]:
     """Handoffs with their conversation, customer and (if claimed) agent."""
     return (
         select(Handoff, Conversation, Customer, Agent)
