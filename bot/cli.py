@@ -123,7 +123,7 @@ def _cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
         print("No knowledge gaps logged yet.")
     for row in rows:
         best = ", ".join(f"{c['id']} {c['score']:.2f}" for c in row["candidates"][:2])  # type: ignore[index,union-attr]
-        print(f"{row['at']}  [{row['language']}] {row['reason']:<12} {row['question']}")
+        print(f"{row['at']}  [{row['language'] or '-'}] {row['reason']:<12} {row['question']}")
         if best:
             print(f"{'':22}closest: {best}")
     return 0
