@@ -30,8 +30,8 @@ C_REGULARISATION = 10.0  # LogisticRegression C; fixed, chosen by k-fold CV on t
 WEIGHT_GRID = (0.0, 0.3, 0.5, 0.7, 0.85, 1.0)  # classifier share, chosen per KB by CV
 TEMPERATURE_GRID = (0.02, 0.05, 0.1)  # softmax temperature of dense similarities, chosen by CV
 PASSAGE_WEIGHT = 0.92
-MAX_CLASSIFIER_ARTICLES = 3000  # above this (or too many examples) the classifier is skipped
-MAX_CLASSIFIER_EXAMPLES = 30_000
+MAX_CLASSIFIER_ARTICLES = 500  # above this (or above the example cap): no classifier, no CV
+MAX_CLASSIFIER_EXAMPLES = 10_000  # LR + 5-fold CV must stay a few seconds of the build
 
 
 @dataclass(frozen=True)
@@ -283,7 +283,7 @@ def learn(
     """Fit the classifier on all examples and calibrate by CV; cached by content hash."""
     small = n_articles <= MAX_CLASSIFIER_ARTICLES and len(example_labels) <= MAX_CLASSIFIER_EXAMPLES
     if not small:
-        # Very large KBs: no classifier and no CV (its all-pairs similarities would not fit
+        # Large KBs: no classifier and no CV (5 LR fits over thousands of classes would not fit
         # the 60 s build budget); the fixed `Calibration()` defaults apply (dense scores only).
         return Learned(None, Calibration())
     use_classifier = use_classifier and small
