@@ -17,6 +17,7 @@ UNKNOWN = (
     "add it. Would you like to talk to a person?"
 )
 CLARIFY = "I want to be sure I understand. Which of these do you mean?"
+CLARIFY_ONE = "I want to be sure I understand. Do you mean this?"
 LOADING = (
     "I'm still getting ready and can't look that up this second. Please try again in a "
     "moment, or talk to a person."
@@ -71,7 +72,11 @@ class AnswerFromKB(Action):
             options = self.kb.retriever.clarify_options(retrieval)
             buttons = [{"title": c.article.title, "payload": c.article.title} for c in options]
             dispatcher.utter_message(
-                json_message=payload(retrieval, CLARIFY, [*buttons, HUMAN_BUTTON])
+                json_message=payload(
+                    retrieval,
+                    CLARIFY if len(buttons) > 1 else CLARIFY_ONE,
+                    [*buttons, HUMAN_BUTTON],
+                )
             )
             return []
         await self.store.log_gap(

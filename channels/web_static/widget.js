@@ -16,7 +16,7 @@
 
   var css = document.createElement("style");
   css.textContent = [
-    "#sb-launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2457d6;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
+    "#sb-launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2457d6;color:#fff;cursor:pointer;display:flex;align-items:center;justify-content:center;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}",
     "#sb-panel{position:fixed;right:20px;bottom:88px;width:360px;max-width:calc(100vw - 40px);height:520px;max-height:calc(100vh - 120px);background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.25);display:none;flex-direction:column;font:14px/1.4 system-ui,sans-serif;z-index:2147483000;overflow:hidden}",
     "#sb-panel.open{display:flex}",
     "#sb-head{background:#2457d6;color:#fff;padding:12px 14px;font-weight:600}",
@@ -35,7 +35,8 @@
   ].join("\n");
   document.head.appendChild(css);
 
-  var launch = el("button", { id: "sb-launch", title: "Chat with us", "aria-label": "Open chat" }, "\u{1F4AC}");
+  var launch = el("button", { id: "sb-launch", title: "Chat with us", "aria-label": "Open chat" });
+  launch.appendChild(bubbleIcon());
   var panel = el("div", { id: "sb-panel", role: "dialog", "aria-label": "Support chat" });
   var head = el("div", { id: "sb-head" }, "Brightcart support");
   var status = el("div", { id: "sb-status" }, "connecting\u2026");
@@ -55,6 +56,17 @@
     for (var k in attrs || {}) node.setAttribute(k, attrs[k]);
     if (text) node.textContent = text;
     return node;
+  }
+
+  function bubbleIcon() {  // a speech bubble drawn as SVG: no emoji font needed
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "26"); svg.setAttribute("height", "26");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    svg.appendChild(path);
+    return svg;
   }
 
   // Minimal, safe rendering: **bold** and line breaks, built from text nodes only.
