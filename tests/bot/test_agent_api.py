@@ -190,3 +190,44 @@ async def test_live_updates_need_a_session(site):
     with pytest.raises(websockets.exceptions.InvalidStatus):
         async with websockets.connect(ws_url):
             pass
+
+
+async def test_a_hub_restart_keeps_the_queue_the_claim_and_the_transcript(hub: Hub):
+    """Stop the whole hub in the middle of a handoff and start a new one on the same data."""
+    settings = hub.settings
+    await hub.start()
+    try:
+        agent = await hub.agents.create("ana", "correct horse", display_name="Ana")
+        for chat in ("waiting", "claimed"):
+            stored = await hub.store.store_incoming(
+                IncomingMessage("web", chat, f"help me ({chat})", Customer(chat, chat.title()))
+            )
+            await hub.handoffs.request(stored.conversation, "requested", 0.0, {})
+        claimed = next(h for h in await hub.views.queue() if h["conversation_key"] == "web:claimed")
+        await hub.handoffs.claim(claimed["id"], agent)
+        await hub.handoffs.reply(claimed["id"], agent, "On it.")
+    finally:
+        await hub.stop()
+
+    again = Hub(settings)
+    await again.start()
+    try:
+        queue = {h["conversation_key"]: h for h in await again.views.queue()}
+        assert queue["web:waiting"]["status"] == "queued"
+        assert (
+            queue["web:claimed"]["status"] == "claimed" and queue["web:claimed"]["agent"] == "ana"
+        )
+        context = await again.views.context(queue["web:claimed"]["id"])
+        assert context
+        assert [m["text"] for m in context["transcript"]][0] == "help me (claimed)"
+        assert context["transcript"][-1]["text"] == "On it."
+        # the customer keeps writing to the agent, not to the bot
+        replies = await again.router.handle(
+            IncomingMessage("web", "claimed", "thanks, still there?", Customer("claimed"))
+        )
+        assert replies == []
+        ana = await again.agents.by_username("ana")
+        assert ana
+        await again.handoffs.reply(queue["web:claimed"]["id"], ana, "Yes, still here.")
+    finally:
+        await again.stop()

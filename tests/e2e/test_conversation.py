@@ -97,8 +97,16 @@ async def test_a_crashed_rasa_is_restarted_and_the_waiting_message_answered(runn
         await ws.send(json.dumps({"text": "how do I reset my password"}))
         first = json.loads(await asyncio.wait_for(ws.recv(), 60))
         assert first["messages"][0]["text"] == RASA_DOWN
+        queue = await running.hub.views.queue()  # the agents were told (reason bot_error)
+        assert [h["reason"] for h in queue if h["conversation_key"] == "web:e2e-crash"] == [
+            "bot_error"
+        ]
         late = json.loads(await asyncio.wait_for(ws.recv(), 300))  # after the restart
     assert late["messages"][0]["custom"]["kb"]["article"] == "reset-password"
     assert supervisor.restarts >= 1
     transcript = await running.hub.store.transcript("web:e2e-crash")
     assert [m.status for m in transcript if m.direction == "in"] == ["processed"]
+    # the bot answered before any agent claimed it, so the handoff was withdrawn
+    assert not [
+        h for h in await running.hub.views.queue() if h["conversation_key"] == "web:e2e-crash"
+    ]
