@@ -149,11 +149,7 @@ class Router:
         except RasaUnavailable:
             latest = {}
         intent = (latest.get("intent") or {}) if isinstance(latest, dict) else {}
-        earlier = [
-            m
-            for m in await self.store.transcript(conversation.key)
-            if m.direction == "in" and m.id < message.id and m.status != "rejected"
-        ]
+        earlier = await self.store.earlier_customer_messages(conversation.id, message.id)
         unknown_streak = 0
         if (kb or {}).get("decision") == "unknown":
             unknown_streak = 1

@@ -191,6 +191,24 @@ class Store:
             )
             return list(rows.scalars())
 
+    async def earlier_customer_messages(
+        self, conversation_id: int, before_id: int, limit: int = 20
+    ) -> list[Message]:
+        """The customer's processed messages before `before_id`, oldest first (at most `limit`)."""
+        async with self.db.session() as s:
+            rows = await s.execute(
+                select(Message)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == "in",
+                    Message.id < before_id,
+                    Message.status != "rejected",
+                )
+                .order_by(Message.id.desc())
+                .limit(limit)
+            )
+            return list(reversed(list(rows.scalars())))
+
     async def pending(self, limit: int = 100) -> list[tuple[Conversation, Message]]:
         """Customer messages that could not reach Rasa yet, oldest first."""
         async with self.db.session() as s:
