@@ -69,7 +69,6 @@ class Router:
                 text = TOO_LONG.format(length=len(msg.text), limit=self.max_chars)
                 return await self._reply(conversation, [OutgoingMessage(text, sender="system")])
             if conversation.state in ("queued", "with_agent"):
-                await self.store.set_status(message.id, "to_agent")
                 await self._to_agents(conversation, message)
                 return []
             if conversation.awaiting_rating:
@@ -88,7 +87,13 @@ class Router:
         return replies
 
     async def _to_agents(self, conversation: Conversation, message: Message) -> None:
+        """A person owns the conversation. If it is only queued because Rasa was down, the
+        message also waits for the bot, whichever answers first."""
         handoff = await self.handoffs.open_for(conversation.id)
+        waits_for_bot = bool(
+            handoff and handoff.reason == "bot_error" and handoff.status == "queued"
+        )
+        await self.store.set_status(message.id, "pending" if waits_for_bot else "to_agent")
         if handoff and self.on_customer_message:
             await self.on_customer_message(handoff.id, message)
 

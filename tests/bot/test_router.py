@@ -90,16 +90,21 @@ async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_is_back(stor
     router.deliver = deliver
     replies = await router.handle(msg("where is my order?"))
     assert replies[0].text == RASA_DOWN
-    assert [m.status for m in await store.transcript("web:s1") if m.direction == "in"] == [
-        "pending"
-    ]
+    assert await router.handle(msg("hello??")) == []  # queued for a person meanwhile
+    statuses = [m.status for m in await store.transcript("web:s1") if m.direction == "in"]
+    assert statuses == ["pending", "pending"]
 
     fake = FakeRasa()
     async with serve(fake.app(), bound_socket(port)):  # Rasa comes back on its address
-        assert await router.retry_pending() == 1
-    assert delivered == [("web:s1", [OutgoingMessage("echo: where is my order?")])]
+        assert await router.retry_pending() == 2
+    assert delivered == [
+        ("web:s1", [OutgoingMessage("echo: where is my order?")]),
+        ("web:s1", [OutgoingMessage("echo: hello??")]),
+    ]
     statuses = [m.status for m in await store.transcript("web:s1") if m.direction == "in"]
-    assert statuses == ["processed"]
+    assert statuses == ["processed", "processed"]
+    conversation = await store.conversation("web:s1")
+    assert conversation and conversation.state == "bot"  # the bot_error handoff was withdrawn
 
 
 async def test_slow_rasa_times_out_with_an_honest_reply(store: Store, fake_rasa):
