@@ -60,10 +60,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=Path, default=DATASETS)
     parser.add_argument("--limit", type=int, help="use only N in-scope queries (quick look)")
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "bench" / "results" / "kb_banking77.json"
-    )
+    parser.add_argument("--out", type=Path, help="default bench/results/kb_banking77[-int8].json")
+    parser.add_argument("--quantize", action="store_true", help="int8 embedding model")
     args = parser.parse_args()
+    suffix = "-int8" if args.quantize else ""
+    args.out = args.out or ROOT / "bench" / "results" / f"kb_banking77{suffix}.json"
     with tempfile.TemporaryDirectory(prefix="banking77-") as tmp:
         kb, queries = build(Path(tmp), args.datasets, args.limit)
         started = time.perf_counter()
@@ -78,6 +79,7 @@ def main() -> int:
                 str(kb),
                 "--queries",
                 str(queries),
+                *(["--quantize"] if args.quantize else []),
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -92,6 +94,7 @@ def main() -> int:
     result_out = {
         "protocol": "banking77-10shot",
         "dev": True,
+        "quantized": args.quantize,
         "wall_s": round(elapsed, 1),
         **result,
     }

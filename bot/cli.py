@@ -29,7 +29,12 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     print("==> Indexing the knowledge base", flush=True)
-    kb = KnowledgeBase(settings.articles_dir, settings.index_dir, settings.embedding_model)
+    kb = KnowledgeBase(
+        settings.articles_dir,
+        settings.index_dir,
+        settings.embedding_model,
+        quantize=settings.embedding_quantize,
+    )
     _print_report(kb.build(progress=True))
     print(f"==> Serving the hub on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
     uvicorn.run(
@@ -71,6 +76,7 @@ def _cmd_kb_index(settings: Settings, args: argparse.Namespace) -> int:
         Path(args.kb) if args.kb else settings.articles_dir,
         settings.index_dir,
         settings.embedding_model,
+        quantize=settings.embedding_quantize,
     )
     report = kb.build(progress=True)
     _print_report(report)
@@ -87,7 +93,10 @@ def _cmd_kb_eval(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = evaluate(Path(args.kb), queries, args.model or settings.embedding_model)
+    quantize = args.quantize or settings.embedding_quantize
+    result = evaluate(
+        Path(args.kb), queries, args.model or settings.embedding_model, quantize=quantize
+    )
     print(json.dumps(result))
     return 0
 
@@ -195,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--kb", required=True, help="folder of articles (<lang>/<id>.md)")
     ev.add_argument("--queries", required=True, help="JSON-lines file of labelled queries")
     ev.add_argument("--model", help="embedding model (default EMBEDDING_MODEL)")
+    ev.add_argument(
+        "--quantize", action="store_true", help="int8 embedding model (default EMBEDDING_QUANTIZE)"
+    )
     ev.set_defaults(func=_cmd_kb_eval)
 
     agents = sub.add_parser("agents", help="agent accounts").add_subparsers(

@@ -38,6 +38,7 @@ class Hub:
             settings.index_dir,
             settings.embedding_model,
             settings.default_language,
+            quantize=settings.embedding_quantize,
         )
         self.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
         self.supervisor = RasaSupervisor(settings, self.rasa) if settings.rasa_managed else None

@@ -46,6 +46,7 @@ class Settings:
     articles_dir: Path = ROOT / "knowledge_base" / "articles"
     index_dir: Path = ROOT / "var" / "kb-index"
     embedding_model: str = field(default_factory=_default_embedding_model)
+    embedding_quantize: bool = False  # int8 on CPU: ~40 % faster queries, ~1 point less top-1
     default_language: str = "en"
     # Messages and handoff
     max_message_chars: int = 4000
@@ -87,6 +88,7 @@ ENV: dict[str, tuple[str, Any]] = {
     "KB_ARTICLES_DIR": ("articles_dir", Path),
     "KB_INDEX_DIR": ("index_dir", Path),
     "EMBEDDING_MODEL": ("embedding_model", str),
+    "EMBEDDING_QUANTIZE": ("embedding_quantize", _bool),
     "DEFAULT_LANGUAGE": ("default_language", str),
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),
     "FRUSTRATION_THRESHOLD": ("frustration_threshold", float),

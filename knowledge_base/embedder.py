@@ -15,6 +15,34 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 QUERY_THREADS = 1
+BATCH_THREADS = max(1, os.cpu_count() or 1)
+
+
+def _use_threads(count: int) -> None:
+    import torch
+
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
+
+
+def _quantize(model: Any) -> None:
+    """Dynamic int8 quantization of the transformer's linear layers, in place: about half the
+    query latency on CPU. Index and queries must use the same (quantized or not) model.
+
+    torch 2.13 marks its quantized tensors as deprecated (to be replaced by torchao); with the
+    pinned torch this works, and the setting stays off by default."""
+    import warnings
+
+    import torch
+
+    for module in model:
+        inner = getattr(module, "auto_model", None)
+        if inner is not None:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*quantized tensor creation.*")
+                torch.ao.quantization.quantize_dynamic(
+                    inner, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+                )
 
 
 def text_key(text: str) -> str:
@@ -24,11 +52,14 @@ def text_key(text: str) -> str:
 class Embedder:
     """Wraps one SentenceTransformer; vectors are L2-normalised float32 (cosine = dot product)."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, quantize: bool = False) -> None:
         from sentence_transformers import SentenceTransformer
 
         self.model_name = model
+        self.quantized = quantize
         self._model = SentenceTransformer(model, device="cpu")
+        if quantize:
+            _quantize(self._model)
         self._lock = threading.Lock()  # encode() is not re-entrant across threads
         dimension = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
@@ -54,10 +85,16 @@ class Embedder:
         except Exception:  # unknown layout: be safe
             return None
 
+    @property
+    def cache_name(self) -> str:
+        """What the embedding cache is keyed by: the model and how it runs."""
+        return self.model_name + ("#int8" if self.quantized else "")
+
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            _use_threads(BATCH_THREADS)
             vectors = self._model.encode(
                 texts,
                 batch_size=64,
@@ -76,18 +113,16 @@ class Embedder:
         with self._lock, torch.inference_mode():
             # One short sentence gains nothing from intra-op parallelism (14.9 vs 14.2 ms p50
             # on an idle 2-core box) but suffers badly when other processes load the cores
-            # (p50 ~30-40 ms vs ~280 ms measured), so a query runs on one thread.
-            threads = torch.get_num_threads()
-            torch.set_num_threads(QUERY_THREADS)
-            try:
-                features = tokenizer(
-                    [text], return_tensors="pt", truncation=True, max_length=max_length
-                )
-                hidden = model(**features).last_hidden_state[0]
-                vector = hidden.mean(dim=0)
-                vector = vector / vector.norm().clamp_min(1e-12)
-            finally:
-                torch.set_num_threads(threads)
+            # (p50 ~30-40 ms vs ~280 ms measured), so a query runs on one thread. The pool is
+            # only resized when switching between batches and queries: resizing it on every
+            # query cost +3 ms p50 / +4 ms p95 (measured on 800 banking77 queries).
+            _use_threads(QUERY_THREADS)
+            features = tokenizer(
+                [text], return_tensors="pt", truncation=True, max_length=max_length
+            )
+            hidden = model(**features).last_hidden_state[0]
+            vector = hidden.mean(dim=0)
+            vector = vector / vector.norm().clamp_min(1e-12)
         return vector.numpy().astype(np.float32)
 
 

@@ -42,12 +42,16 @@ def read_queries(path: Path) -> list[Query]:
 
 
 def evaluate(
-    kb_dir: Path, queries: list[Query], model: str, config: RetrieverConfig | None = None
+    kb_dir: Path,
+    queries: list[Query],
+    model: str,
+    config: RetrieverConfig | None = None,
+    quantize: bool = False,
 ) -> dict[str, float | int]:
     loaded = load_articles(kb_dir)
     for error in loaded.errors:
         print(f"skipped: {error}", file=sys.stderr)
-    embedder = Embedder(model)
+    embedder = Embedder(model, quantize=quantize)
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:  # never the bot's own index
         started = time.perf_counter()
         index, _ = KnowledgeIndex.build(loaded.articles, embedder, Path(tmp), progress=True)

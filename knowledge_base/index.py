@@ -145,7 +145,7 @@ class KnowledgeIndex:
         progress: bool = False,
     ) -> tuple[KnowledgeIndex, BuildReport]:
         started = time.perf_counter()
-        cache = EmbeddingCache(cache_dir or Path("/nonexistent"), embedder.model_name)
+        cache = EmbeddingCache(cache_dir or Path("/nonexistent"), embedder.cache_name)
         manifest_file = cache_dir / "manifest.json" if cache_dir else None
         old: dict[str, str] = {}
         if manifest_file and manifest_file.exists():
@@ -178,7 +178,7 @@ class KnowledgeIndex:
         if cache_dir and manifest_file:
             cache.save(keep=all_keys)
             manifest_file.write_text(
-                json.dumps({"model": embedder.model_name, "articles": new}, indent=1)
+                json.dumps({"model": embedder.cache_name, "articles": new}, indent=1)
             )
         return cls(by_language, list(errors or [])), report
 

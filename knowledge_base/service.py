@@ -21,12 +21,14 @@ class KnowledgeBase:
         model: str,
         default_language: str = "en",
         config: RetrieverConfig | None = None,
+        quantize: bool = False,
     ) -> None:
         self.articles_dir = articles_dir
         self.index_dir = index_dir
         self.model = model
         self.default_language = default_language
         self.config = config
+        self.quantize = quantize
         self.state = "not loaded"  # not loaded | loading | ready | failed
         self.error: str | None = None
         self.report: BuildReport | None = None
@@ -40,7 +42,7 @@ class KnowledgeBase:
     def build(self, progress: bool = False) -> BuildReport:
         """Load articles and (re)build the index; blocking. Bad articles are reported, skipped."""
         if self._embedder is None:
-            self._embedder = Embedder(self.model)
+            self._embedder = Embedder(self.model, quantize=self.quantize)
         index, report = KnowledgeIndex.from_directory(
             self.articles_dir, self._embedder, self.index_dir, progress=progress
         )
