@@ -13,15 +13,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot import frustration
-from bot.handoff import RATING_THANKS, Handoffs
+from bot.handoff import RATING_THANKS, Deliver, Handoffs
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage.models import Conversation, Message
 from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
-
-Deliver = Callable[[Conversation, list[OutgoingMessage]], Awaitable[None]]
 
 RASA_DOWN = (
     "Sorry, I'm having a technical problem and can't answer right now. Your message is saved "
@@ -99,12 +97,16 @@ class Router:
 
     async def _to_bot(self, conversation: Conversation, message: Message) -> list[OutgoingMessage]:
         try:
-            raw = await self.rasa.send(conversation.key, message.text, self._metadata(conversation))
+            return await self._answer(conversation, message)
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for %s: %s", conversation.key, exc)
             await self.store.set_status(message.id, "pending")
             await self.handoffs.request(conversation, "bot_error", 0.0, {"error": str(exc)})
             return await self._reply(conversation, [OutgoingMessage(RASA_DOWN, sender="system")])
+
+    async def _answer(self, conversation: Conversation, message: Message) -> list[OutgoingMessage]:
+        """Rasa's replies, with a handoff if one is due; raises RasaUnavailable untouched."""
+        raw = await self.rasa.send(conversation.key, message.text, self._metadata(conversation))
         replies, kb, wanted = self._interpret(raw)
         assessment, unknown_streak = await self._assess(conversation, message, kb)
         reason = wanted
@@ -204,9 +206,11 @@ class Router:
                 if current.state != "bot" and not await self.handoffs.withdraw(current):
                     await self.store.set_status(message.id, "to_agent")
                     continue
-                replies = await self._to_bot(current, message)
-                if message.id in {m.id for _, m in await self.store.pending()}:
-                    return done  # Rasa went away again
+                try:
+                    replies = await self._answer(current, message)
+                except RasaUnavailable as exc:  # gone again: the message stays pending
+                    await self.handoffs.request(current, "bot_error", 0.0, {"error": str(exc)})
+                    return done
             if self.deliver:
                 try:
                     await self.deliver(current, replies)
