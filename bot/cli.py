@@ -16,9 +16,8 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.app import create_app
-    from bot.hub import Hub
+    from bot.hub import Hub, knowledge_base
     from bot.rasa_train import TrainingFailed, train
-    from knowledge_base.service import KnowledgeBase
 
     settings = settings.with_(host=args.host or settings.host, port=args.port or settings.port)
     if settings.rasa_managed and not args.skip_train:
@@ -29,13 +28,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
     print("==> Indexing the knowledge base", flush=True)
-    kb = KnowledgeBase(
-        settings.articles_dir,
-        settings.index_dir,
-        settings.embedding_model,
-        quantize=settings.embedding_quantize,
-    )
-    _print_report(kb.build(progress=True))
+    _print_report(knowledge_base(settings).build(progress=True))
     print(f"==> Serving the hub on http://{settings.host}:{settings.port}  (Ctrl-C stops)")
     uvicorn.run(
         create_app(Hub(settings)),
@@ -70,14 +63,9 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
 
 
 def _cmd_kb_index(settings: Settings, args: argparse.Namespace) -> int:
-    from knowledge_base.service import KnowledgeBase
+    from bot.hub import knowledge_base
 
-    kb = KnowledgeBase(
-        Path(args.kb) if args.kb else settings.articles_dir,
-        settings.index_dir,
-        settings.embedding_model,
-        quantize=settings.embedding_quantize,
-    )
+    kb = knowledge_base(settings, Path(args.kb) if args.kb else None)
     report = kb.build(progress=True)
     _print_report(report)
     for changed in report.changed:
@@ -95,7 +83,12 @@ def _cmd_kb_eval(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     quantize = args.quantize or settings.embedding_quantize
     result = evaluate(
-        Path(args.kb), queries, args.model or settings.embedding_model, quantize=quantize
+        Path(args.kb),
+        queries,
+        args.model or settings.embedding_model,
+        quantize=quantize,
+        runtime=args.runtime or settings.embedding_runtime,
+        onnx_dir=settings.onnx_dir,
     )
     print(json.dumps(result))
     return 0
@@ -206,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--model", help="embedding model (default EMBEDDING_MODEL)")
     ev.add_argument(
         "--quantize", action="store_true", help="int8 embedding model (default EMBEDDING_QUANTIZE)"
+    )
+    ev.add_argument(
+        "--runtime",
+        choices=["onnx", "torch"],
+        help="what runs the embedding model (default EMBEDDING_RUNTIME)",
     )
     ev.set_defaults(func=_cmd_kb_eval)
 

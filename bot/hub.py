@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from rasa_sdk.executor import ActionExecutor
@@ -28,18 +29,25 @@ from knowledge_base.service import KnowledgeBase
 log = logging.getLogger(__name__)
 
 
+def knowledge_base(settings: Settings, articles_dir: Path | None = None) -> KnowledgeBase:
+    """The knowledge base as the settings describe it (articles, index, embedding model)."""
+    return KnowledgeBase(
+        articles_dir or settings.articles_dir,
+        settings.index_dir,
+        settings.embedding_model,
+        settings.default_language,
+        quantize=settings.embedding_quantize,
+        runtime="torch" if settings.embedding_runtime == "torch" else "onnx",
+        onnx_dir=settings.onnx_dir,
+    )
+
+
 class Hub:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.db_url)
         self.store = Store(self.db)
-        self.kb = KnowledgeBase(
-            settings.articles_dir,
-            settings.index_dir,
-            settings.embedding_model,
-            settings.default_language,
-            quantize=settings.embedding_quantize,
-        )
+        self.kb = knowledge_base(settings)
         self.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
         self.supervisor = RasaSupervisor(settings, self.rasa) if settings.rasa_managed else None
         self.events = AgentEvents()

@@ -1,21 +1,35 @@
-"""Sentence embeddings (sentence-transformers), loaded offline, with a content-addressed cache."""
+"""Sentence embeddings (sentence-transformers), loaded offline, with a content-addressed cache.
+
+The model is loaded with sentence-transformers; where it is the usual Transformer -> mean
+Pooling -> Normalize stack, its transformer is run by ONNX Runtime (`onnx_encoder`, the
+default `runtime`), else - or if the export fails - by torch.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from knowledge_base.onnx_encoder import OnnxEncoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+log = logging.getLogger(__name__)
+
 QUERY_THREADS = 1
 BATCH_THREADS = max(1, os.cpu_count() or 1)
+ONNX_THREADS = max(1, os.cpu_count() or 1)
+ONNX_BATCH = 64
+Runtime = Literal["onnx", "torch"]
 
 
 def _use_threads(count: int) -> None:
@@ -52,20 +66,50 @@ def text_key(text: str) -> str:
 class Embedder:
     """Wraps one SentenceTransformer; vectors are L2-normalised float32 (cosine = dot product)."""
 
-    def __init__(self, model: str, quantize: bool = False) -> None:
+    def __init__(
+        self,
+        model: str,
+        quantize: bool = False,
+        runtime: Runtime = "onnx",
+        onnx_dir: Path | None = None,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
         self.model_name = model
         self.quantized = quantize
         self._model = SentenceTransformer(model, device="cpu")
-        if quantize:
-            _quantize(self._model)
         self._lock = threading.Lock()  # encode() is not re-entrant across threads
         dimension = getattr(self._model, "get_embedding_dimension", None) or (
             self._model.get_sentence_embedding_dimension
         )
         self.dim = int(dimension() or 0)
         self._fast = self._fast_path()
+        self._onnx = self._load_onnx(onnx_dir) if runtime == "onnx" else None
+        self.runtime: Runtime = "onnx" if self._onnx is not None else "torch"
+        if quantize and self._onnx is None:
+            _quantize(self._model)
+
+    def _load_onnx(self, onnx_dir: Path | None) -> OnnxEncoder | None:
+        """The ONNX Runtime encoder, or None (unusual model layout, or the export failed: the
+        torch path then serves, a little slower, with the same vectors)."""
+        if self._fast is None:
+            return None
+        from knowledge_base.onnx_encoder import OnnxEncoder, default_cache_dir
+
+        tokenizer, transformer, max_length = self._fast
+        try:
+            return OnnxEncoder.load_or_export(
+                self.model_name,
+                transformer,
+                tokenizer,
+                max_length,
+                onnx_dir or default_cache_dir(),
+                self.quantized,
+                ONNX_THREADS,
+            )
+        except Exception as exc:  # any exporter/runtime failure: fall back, never fail to start
+            log.warning("ONNX Runtime unavailable for %s, using torch: %s", self.model_name, exc)
+            return None
 
     def _fast_path(self) -> tuple[Any, Any, int] | None:
         """(tokenizer, transformer, max length) when the model is the plain Transformer ->
@@ -88,11 +132,15 @@ class Embedder:
     @property
     def cache_name(self) -> str:
         """What the embedding cache is keyed by: the model and how it runs."""
-        return self.model_name + ("#int8" if self.quantized else "")
+        if not self.quantized:
+            return self.model_name  # ONNX Runtime and torch give the same fp32 vectors
+        return self.model_name + ("#int8-onnx" if self.runtime == "onnx" else "#int8")
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._onnx is not None:
+            return self._encode_onnx(texts, progress)
         with self._lock:
             _use_threads(BATCH_THREADS)
             vectors = self._model.encode(
@@ -104,7 +152,25 @@ class Embedder:
             )
         return np.asarray(vectors, dtype=np.float32)
 
+    def _encode_onnx(self, texts: list[str], progress: bool) -> np.ndarray:
+        """Batches of similar length (little padding), results back in the input order."""
+        from tqdm import tqdm
+
+        encoder = self._onnx
+        assert encoder is not None
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        starts = range(0, len(order), ONNX_BATCH)
+        for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
+            chunk = order[start : start + ONNX_BATCH]
+            with self._lock:  # the tokenizer is not safe to share across threads
+                out[chunk] = encoder.encode([texts[i] for i in chunk])
+        return out
+
     def encode_one(self, text: str) -> np.ndarray:
+        if self._onnx is not None:
+            with self._lock:
+                return self._onnx.encode([text])[0]
         if self._fast is None:
             return self.encode([text])[0]
         import torch

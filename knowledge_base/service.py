@@ -6,7 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from knowledge_base.embedder import Embedder
+from knowledge_base.embedder import Embedder, Runtime
 from knowledge_base.index import BuildReport, KnowledgeIndex
 from knowledge_base.retriever import Retrieval, Retriever, RetrieverConfig
 
@@ -22,6 +22,8 @@ class KnowledgeBase:
         default_language: str = "en",
         config: RetrieverConfig | None = None,
         quantize: bool = False,
+        runtime: Runtime = "onnx",
+        onnx_dir: Path | None = None,
     ) -> None:
         self.articles_dir = articles_dir
         self.index_dir = index_dir
@@ -29,6 +31,8 @@ class KnowledgeBase:
         self.default_language = default_language
         self.config = config
         self.quantize = quantize
+        self.runtime: Runtime = runtime
+        self.onnx_dir = onnx_dir
         self.state = "not loaded"  # not loaded | loading | ready | failed
         self.error: str | None = None
         self.report: BuildReport | None = None
@@ -42,7 +46,7 @@ class KnowledgeBase:
     def build(self, progress: bool = False) -> BuildReport:
         """Load articles and (re)build the index; blocking. Bad articles are reported, skipped."""
         if self._embedder is None:
-            self._embedder = Embedder(self.model, quantize=self.quantize)
+            self._embedder = Embedder(self.model, self.quantize, self.runtime, self.onnx_dir)
         index, report = KnowledgeIndex.from_directory(
             self.articles_dir, self._embedder, self.index_dir, progress=progress
         )

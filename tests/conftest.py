@@ -113,7 +113,7 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
 def embedder(base_settings: Settings):  # type: ignore[no-untyped-def]
     from knowledge_base.embedder import Embedder
 
-    return Embedder(base_settings.embedding_model)
+    return Embedder(base_settings.embedding_model, onnx_dir=base_settings.onnx_dir)
 
 
 DEMO_ARTICLES = ROOT / "knowledge_base" / "articles"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import load_settings
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.retriever import Retriever
@@ -75,11 +74,6 @@ ARTICLES = {
         ],
     ),
 }
-
-
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder(load_settings().embedding_model)
 
 
 @pytest.fixture(scope="module")

@@ -13,14 +13,17 @@ from tests.conftest import DEMO_ARTICLES
 
 @pytest.fixture(scope="module")
 def quantized(base_settings: Settings) -> Retriever:
-    embedder = Embedder(base_settings.embedding_model, quantize=True)
+    embedder = Embedder(
+        base_settings.embedding_model, quantize=True, onnx_dir=base_settings.onnx_dir
+    )
     index, _ = KnowledgeIndex.from_directory(DEMO_ARTICLES, embedder)
     return Retriever(index, embedder)
 
 
 def test_quantized_vectors_are_cached_apart_from_full_precision(quantized: Retriever, embedder):
     assert quantized.embedder.cache_name != embedder.cache_name
-    assert quantized.embedder.cache_name.endswith("#int8")
+    assert quantized.embedder.runtime == "onnx"
+    assert quantized.embedder.cache_name.endswith("#int8-onnx")
 
 
 @pytest.mark.parametrize("question", ["how do I reset my password", "I can't remember my password"])
