@@ -7,7 +7,8 @@ At index-build time, per language:
 * the retriever mixes it with a softmax over the dense nearest-entry similarities:
   ``score = w * P_classifier + (1 - w) * softmax(dense / T)``;
 * k-fold cross-validation over the example questions (each fold holds out ~1/k of every
-  article's examples) chooses ``w`` and ``T`` (best held-out top-1 accuracy) and the decision
+  article's examples) chooses ``w`` and ``T`` (best held-out top-1 accuracy), the confidence
+  measure (the best article's score, or its margin over the second) and the decision
   thresholds (see `calibrate`). No external or evaluation queries are ever used: only the
   articles themselves.
 
@@ -24,12 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-VERSION = 1
+VERSION = 2
 FOLDS = 5
 C_REGULARISATION = 10.0  # LogisticRegression C; fixed, chosen by k-fold CV on the KB questions
 WEIGHT_GRID = (0.0, 0.3, 0.5, 0.7, 0.85, 1.0)  # classifier share, chosen per KB by CV
 TEMPERATURE_GRID = (0.02, 0.05, 0.1)  # softmax temperature of dense similarities, chosen by CV
 PASSAGE_WEIGHT = 0.92
+CONFIDENCES = ("score", "margin")  # best score, or best minus second; chosen per KB by CV
+# Never answer unless the best article holds at least half of the (probability-like) score:
+# two articles sharing it means "ask which one", whatever the CV chose.
+MIN_ANSWER_SHARE = 0.5
 MAX_CLASSIFIER_ARTICLES = 500  # above this (or above the example cap): no classifier, no CV
 MAX_CLASSIFIER_EXAMPLES = 10_000  # LR + 5-fold CV must stay a few seconds of the build
 
@@ -40,7 +45,8 @@ class Calibration:
 
     weight: float = 0.0  # share of the classifier probability in the score
     temperature: float = 0.05  # dense-similarity softmax temperature
-    answer_threshold: float = 0.6  # mixed score needed to answer
+    confidence: str = "score"  # what answer_threshold applies to: "score" or "margin"
+    answer_threshold: float = 0.6  # confidence needed to answer
     answer_similarity: float = 0.5  # raw cosine to the best article needed to answer
     unknown_similarity: float = 0.35  # raw cosine below which nothing is close: unknown
     cv_top1: float = 0.0  # held-out top-1 accuracy (informational)
@@ -127,40 +133,60 @@ def _dense_per_article(
     return out
 
 
+@dataclass(frozen=True)
+class Gate:
+    threshold: float  # on the confidence (score or margin)
+    similarity: float  # on the raw cosine to the best article
+    correct: float  # held-out questions answered right
+    precision: float
+    share: float  # of held-out in-scope questions answered
+    oos_answered: float  # of pseudo out-of-scope questions answered
+
+
 def _choose_answer_gate(
-    in_score: np.ndarray,
+    in_conf: np.ndarray,
     in_sim: np.ndarray,
     in_correct: np.ndarray,
-    oos_score: np.ndarray,
+    oos_conf: np.ndarray,
     oos_sim: np.ndarray,
     target_precision: float,
     oos_share: float,
-) -> tuple[float, float, float, float, float]:
-    """Thresholds (score, similarity) that answer as many held-out questions correctly as
+) -> Gate:
+    """Thresholds (confidence, similarity) that answer as many held-out questions correctly as
     possible while the estimated precision stays >= target. Answered pseudo-out-of-scope
     questions count as errors, weighted as if `oos_share` of all traffic were out of scope."""
-    n_in, n_oos = len(in_score), max(len(oos_score), 1)
+    n_in, n_oos = len(in_conf), max(len(oos_conf), 1)
     oos_weight = (oos_share / (1 - oos_share)) * n_in / n_oos
-    score_grid = np.unique(np.quantile(in_score, np.linspace(0.0, 0.95, 40)))
+    conf_grid = np.unique(np.quantile(in_conf, np.linspace(0.0, 0.95, 40)))
     sim_grid = np.unique(np.quantile(in_sim, np.linspace(0.0, 0.5, 11)))
-    best = (-1.0, 0.99, float(sim_grid[-1]), 0.0, 0.0)
+    best = Gate(0.99, float(sim_grid[-1]), -1.0, 0.0, 0.0, 0.0)
     for ts in sim_grid:
         in_ok = in_sim >= ts
         oos_ok = oos_sim >= ts
-        for ta in score_grid:
-            answered = in_ok & (in_score >= ta)
+        for ta in conf_grid:
+            answered = in_ok & (in_conf >= ta)
             correct = float((answered & in_correct).sum())
             wrong = float((answered & ~in_correct).sum()) + oos_weight * float(
-                (oos_ok & (oos_score >= ta)).sum()
+                (oos_ok & (oos_conf >= ta)).sum()
             )
             if correct + wrong == 0:
                 continue
             precision = correct / (correct + wrong)
-            if precision >= target_precision and correct > best[0]:
-                best = (correct, float(ta), float(ts), precision, float(answered.mean()))
-    _, ta, ts, precision, share = best
-    oos_answered = float(((oos_sim >= ts) & (oos_score >= ta)).mean()) if len(oos_score) else 0.0
-    return ta, ts, precision, share, oos_answered
+            if precision >= target_precision and correct > best.correct:
+                oos_answered = float((oos_ok & (oos_conf >= ta)).mean()) if len(oos_conf) else 0.0
+                best = Gate(
+                    float(ta), float(ts), correct, precision, float(answered.mean()), oos_answered
+                )
+    return best
+
+
+def confidence(scores: np.ndarray, measure: str) -> np.ndarray:
+    """Per row: the best score or its margin over the second; -1 (never answered) where the
+    best score is below MIN_ANSWER_SHARE, as in the retriever."""
+    top2 = np.sort(scores, axis=1)[:, -2:]
+    best = top2[:, -1]
+    conf = best - top2[:, 0] if measure == "margin" and scores.shape[1] > 1 else best
+    return np.where(best >= MIN_ANSWER_SHARE, conf, -1.0)
 
 
 def calibrate(
@@ -226,7 +252,7 @@ def calibrate(
     top1, weight, temperature = best_wt
     scores = mix(proba, dense, weight, temperature)
     top = scores.argmax(1)
-    in_score, in_sim, in_correct = scores[rows, top], dense[rows, top], top == truth
+    in_sim, in_correct = dense[rows, top], top == truth
     # pseudo out-of-scope: the question's own article removed from the index
     oos_dense = dense.copy()
     oos_dense[rows, truth] = -1.0
@@ -235,27 +261,33 @@ def calibrate(
     oos_proba /= np.maximum(oos_proba.sum(1, keepdims=True), 1e-12)
     oos_scores = mix(oos_proba, oos_dense, weight, temperature)
     oos_top = oos_scores.argmax(1)
-    ta, ts, precision, share, oos_answered = _choose_answer_gate(
-        in_score,
-        in_sim,
-        in_correct,
-        oos_scores[rows, oos_top],
-        oos_dense[rows, oos_top],
-        target_precision,
-        oos_share,
-    )
+    gates = {
+        measure: _choose_answer_gate(
+            confidence(scores, measure),
+            in_sim,
+            in_correct,
+            confidence(oos_scores, measure),
+            oos_dense[rows, oos_top],
+            target_precision,
+            oos_share,
+        )
+        for measure in CONFIDENCES
+    }
+    measure = max(CONFIDENCES, key=lambda m: gates[m].correct)  # ties: the first, "score"
+    gate = gates[measure]
     own_sim = dense[rows, truth]
     unknown = float(np.quantile(own_sim, unknown_quantile))
     return Calibration(
         weight=float(weight),
         temperature=float(temperature),
-        answer_threshold=float(ta),
-        answer_similarity=float(ts),
-        unknown_similarity=min(unknown, float(ts)),
+        confidence=measure,
+        answer_threshold=gate.threshold,
+        answer_similarity=gate.similarity,
+        unknown_similarity=min(unknown, gate.similarity),
         cv_top1=round(top1, 4),
-        cv_answered_precision=round(precision, 4),
-        cv_answered_share=round(share, 4),
-        cv_pseudo_oos_answered=round(oos_answered, 4),
+        cv_answered_precision=round(gate.precision, 4),
+        cv_answered_share=round(gate.share, 4),
+        cv_pseudo_oos_answered=round(gate.oos_answered, 4),
         held_out=len(truth),
     )
 

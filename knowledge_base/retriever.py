@@ -8,13 +8,12 @@ from typing import Literal
 
 import numpy as np
 
-from knowledge_base.classifier import Calibration, mix
+from knowledge_base.classifier import MIN_ANSWER_SHARE, Calibration, confidence, mix
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import KnowledgeIndex, LanguageIndex, tokenize
 from knowledge_base.loader import Article
 
 Decision = Literal["answer", "clarify", "unknown"]
-MIN_ANSWER_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class RetrieverConfig:
     passage_weight: float = 0.92  # a passage match counts a little less than a question match
     lexical_weight: float = 0.0  # BM25 bonus added to the dense similarity (0 = BM25 unused)
     lexical_saturation: float = 6.0  # bm25 / (bm25 + this)
-    answer_threshold: float | None = None  # mixed score needed to answer (None: calibrated)
+    answer_threshold: float | None = None  # confidence needed to answer (None: calibrated)
     answer_similarity: float | None = None  # cosine to the best article needed to answer
     clarify_threshold: float | None = None  # cosine below which nothing is close: unknown
     margin: float = 0.0  # extra required gap between the top two scores to answer
@@ -118,15 +117,9 @@ class Retriever:
             if dense[i] >= 0 or lexical[i] > 0 or score[i] >= 0.01
         ]
 
-    def _thresholds(self, language: str | None) -> tuple[float, float, float]:
+    def _thresholds(self, cal: Calibration) -> tuple[float, float, float]:
         cfg = self.config
-        cal = self._calibration(self._language_index(language))
-        # Never answer unless the best article holds at least half of the (probability-like)
-        # score: two articles sharing it means "ask which one", whatever the CV chose.
-        answer = max(
-            cfg.answer_threshold if cfg.answer_threshold is not None else cal.answer_threshold,
-            MIN_ANSWER_SHARE,
-        )
+        answer = cfg.answer_threshold if cfg.answer_threshold is not None else cal.answer_threshold
         similarity = (
             cfg.answer_similarity if cfg.answer_similarity is not None else cal.answer_similarity
         )
@@ -137,15 +130,20 @@ class Retriever:
 
     def decide(self, candidates: list[Candidate], language: str | None = None) -> Decision:
         """unknown: the best article is not even close (cosine below the calibrated floor);
-        answer: confident (mixed score and cosine above the calibrated gate);
-        clarify: close but not sure, typically two similar articles sharing the score."""
-        answer, similarity, unknown = self._thresholds(language)
+        answer: confident (confidence - the best mixed score, or its margin over the second,
+        as the CV chose - and cosine above the calibrated gate, and the best article holding at
+        least half of the score); clarify: close but not sure, typically two similar articles
+        sharing the score."""
+        cal = self._calibration(self._language_index(language))
+        answer, similarity, unknown = self._thresholds(cal)
         if not candidates or max(candidates[0].dense, 0.0) < unknown:
             return "unknown"
         first = candidates[0]
         second = candidates[1].score if len(candidates) > 1 else 0.0
+        scores = np.array([[c.score for c in candidates]])
         if (
-            first.score >= answer
+            float(confidence(scores, cal.confidence)[0]) >= answer
+            and first.score >= MIN_ANSWER_SHARE
             and first.dense >= similarity
             and first.score - second >= self.config.margin
         ):
@@ -161,7 +159,9 @@ class Retriever:
     def clarify_options(self, retrieval: Retrieval, limit: int = 2) -> list[Candidate]:
         """The close candidates worth offering as buttons: not "unknown"-far, and holding a
         real share of the score (at least a quarter of the best one's)."""
-        _, _, unknown = self._thresholds(retrieval.language)
+        _, _, unknown = self._thresholds(
+            self._calibration(self._language_index(retrieval.language))
+        )
         best = retrieval.candidates[0].score if retrieval.candidates else 0.0
         options = [
             c for c in retrieval.candidates[:limit] if c.dense >= unknown and c.score >= 0.25 * best
