@@ -140,7 +140,8 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "kb_scale.json")
     args = parser.parse_args()
-    embedder = Embedder(load_settings().embedding_model)
+    settings = load_settings()
+    embedder = Embedder(settings.embedding_model, onnx_dir=settings.onnx_dir)
     with tempfile.TemporaryDirectory(prefix="kb-scale-") as tmp:
         queries = synthesise(Path(tmp) / "kb" / "en", args.questions, seed=7)
         started = time.perf_counter()

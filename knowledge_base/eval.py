@@ -47,11 +47,16 @@ def evaluate(
     model: str,
     config: RetrieverConfig | None = None,
     quantize: bool = False,
-) -> dict[str, float | int]:
+    runtime: str = "onnx",
+    onnx_dir: Path | None = None,
+) -> dict[str, float | int | str]:
     loaded = load_articles(kb_dir)
     for error in loaded.errors:
         print(f"skipped: {error}", file=sys.stderr)
-    embedder = Embedder(model, quantize=quantize)
+    started = time.perf_counter()
+    embedder = Embedder(model, quantize, "torch" if runtime == "torch" else "onnx", onnx_dir)
+    load_seconds = time.perf_counter() - started  # includes the one-off ONNX export, if any
+    print(f"embedding model runs on {embedder.runtime}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:  # never the bot's own index
         started = time.perf_counter()
         index, _ = KnowledgeIndex.build(loaded.articles, embedder, Path(tmp), progress=True)
@@ -94,4 +99,7 @@ def evaluate(
         "oos_rejection": share(oos_rejected, out_of_scope),
         "p50_ms": round(float(np.percentile(latencies, 50)), 2) if latencies else 0.0,
         "p95_ms": round(float(np.percentile(latencies, 95)), 2) if latencies else 0.0,
+        "index_build_s": round(build_seconds, 1),
+        "model_load_s": round(load_seconds, 1),
+        "runtime": embedder.runtime,
     }
