@@ -68,7 +68,9 @@ class Hub:
         self.router.on_customer_message = self._customer_message_to_agents
         self.executor: ActionExecutor = build_executor(self.kb, self.store)
         self.channels: dict[str, Channel] = {
-            name: cls(self.router, settings) for name, cls in CHANNELS.items()
+            name: cls(self.router, settings)
+            for name, cls in CHANNELS.items()
+            if cls.enabled(settings)
         }
         self._background: list[asyncio.Task[Any]] = []
 

@@ -60,6 +60,14 @@ class Settings:
     max_message_chars: int = 4000
     frustration_threshold: float = 0.7
     secure_cookies: bool = False  # set true behind HTTPS
+    # Telegram (the channel is on when a token is set)
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"  # a local fake in tests
+    telegram_webhook_secret: str = ""  # set: receive updates on a webhook; empty: long polling
+    # Slack (the channel is on when a bot token and signing secret are set)
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_api_url: str = "https://slack.com/api/"  # a local fake in tests
 
     @property
     def sqlite_path(self) -> Path:
@@ -103,6 +111,12 @@ ENV: dict[str, tuple[str, Any]] = {
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),
     "FRUSTRATION_THRESHOLD": ("frustration_threshold", float),
     "SUPPORTBOT_SECURE_COOKIES": ("secure_cookies", _bool),
+    "TELEGRAM_TOKEN": ("telegram_token", str),
+    "TELEGRAM_API_URL": ("telegram_api_url", str),
+    "TELEGRAM_WEBHOOK_SECRET": ("telegram_webhook_secret", str),
+    "SLACK_BOT_TOKEN": ("slack_bot_token", str),
+    "SLACK_SIGNING_SECRET": ("slack_signing_secret", str),
+    "SLACK_API_URL": ("slack_api_url", str),
 }
 
 

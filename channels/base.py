@@ -15,6 +15,11 @@ from bot.settings import Settings
 class Channel(ABC):
     name: ClassVar[str]
 
+    @classmethod
+    def enabled(cls, settings: Settings) -> bool:
+        """Whether the settings turn this channel on (e.g. a token is set)."""
+        return True
+
     def __init__(self, router: Router, settings: Settings) -> None:
         self.router = router
         self.settings = settings
