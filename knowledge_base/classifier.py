@@ -157,9 +157,14 @@ def _choose_answer_gate(
     questions count as errors, weighted as if `oos_share` of all traffic were out of scope."""
     n_in, n_oos = len(in_conf), max(len(oos_conf), 1)
     oos_weight = (oos_share / (1 - oos_share)) * n_in / n_oos
-    conf_grid = np.unique(np.quantile(in_conf, np.linspace(0.0, 0.95, 40)))
     sim_grid = np.unique(np.quantile(in_sim, np.linspace(0.0, 0.5, 11)))
     best = Gate(0.99, float(sim_grid[-1]), -1.0, 0.0, 0.0, 0.0)
+    # thresholds only from questions the retriever could answer at all: a -1 ("never
+    # answered") threshold would count those as answered and overstate the estimate
+    eligible = in_conf[in_conf >= 0]
+    if eligible.size == 0:
+        return best
+    conf_grid = np.unique(np.quantile(eligible, np.linspace(0.0, 0.95, 40)))
     for ts in sim_grid:
         in_ok = in_sim >= ts
         oos_ok = oos_sim >= ts
