@@ -14,6 +14,7 @@ from bot.agent_events import AgentEvents
 from bot.auth import AgentDirectory
 from bot.handoff import Handoffs
 from bot.handoff_context import HandoffViews
+from bot.language import LanguageDetection
 from bot.messages import OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaSupervisor
@@ -63,6 +64,7 @@ class Hub:
             self.handoffs,
             settings.max_message_chars,
             settings.frustration_threshold,
+            LanguageDetection(settings.supported_languages, settings.default_language),
         )
         self.router.deliver = self.deliver
         self.router.on_customer_message = self._customer_message_to_agents

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot import frustration
 from bot.handoff import RATING_THANKS, Deliver, Handoffs
+from bot.language import LanguageDetection
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage.models import Conversation, Message
@@ -41,12 +42,14 @@ class Router:
         handoffs: Handoffs,
         max_chars: int = 4000,
         frustration_threshold: float = 0.7,
+        languages: LanguageDetection | None = None,
     ) -> None:
         self.store = store
         self.rasa = rasa
         self.handoffs = handoffs
         self.max_chars = max_chars
         self.frustration_threshold = frustration_threshold
+        self.languages = languages  # None: the channel's language is used as given
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self.deliver: Deliver | None = None  # push to a channel (used for late replies)
         self.on_customer_message: Callable[[int, Message], Awaitable[None]] | None = None
@@ -57,12 +60,14 @@ class Router:
             raise InvalidMessage("The message is empty.")
         async with self._locks[msg.conversation_key]:
             too_long = len(msg.text) > self.max_chars
+            before = await self.store.conversation(msg.conversation_key) if self.languages else None
             stored = await self.store.store_incoming(
                 msg, status="rejected" if too_long else "received"
             )
             if not stored.created:
                 return []  # a retried delivery of a message we already handled
             conversation, message = stored.conversation, stored.message
+            await self._choose_language(conversation, msg, before.language if before else None)
             if too_long:
                 text = TOO_LONG.format(length=len(msg.text), limit=self.max_chars)
                 return await self._reply(conversation, [OutgoingMessage(text, sender="system")])
@@ -77,6 +82,20 @@ class Router:
                     await self.store.set_status(message.id, "processed")
                     return await self._reply(conversation, [OutgoingMessage(RATING_THANKS)])
             return await self._to_bot(conversation, message)
+
+    async def _choose_language(
+        self, conversation: Conversation, msg: IncomingMessage, current: str | None
+    ) -> None:
+        """The conversation keeps its language unless the text is clearly in another supported
+        one; without a language from the channel or the conversation, the text decides."""
+        if self.languages is None:
+            return
+        chosen = await asyncio.to_thread(
+            self.languages.choose, msg.text[:1000], current or msg.language, msg.language
+        )
+        if chosen != conversation.language:
+            await self.store.update_conversation(conversation.id, language=chosen)
+            conversation.language = chosen
 
     async def _reply(
         self, conversation: Conversation, replies: list[OutgoingMessage]

@@ -12,6 +12,8 @@ from typing import Any
 
 from dotenv import load_dotenv
 
+from bot.language import DEFAULT_SUPPORTED, parse_languages
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -56,6 +58,7 @@ class Settings:
     embedding_runtime: str = "onnx"  # onnx (ONNX Runtime, ~2x faster queries) | torch
     onnx_dir: Path = ROOT / "var" / "onnx"  # the model exported to ONNX, made on first start
     default_language: str = "en"
+    supported_languages: tuple[str, ...] = DEFAULT_SUPPORTED  # detected in customer messages
     # Messages and handoff
     max_message_chars: int = 4000
     frustration_threshold: float = 0.7
@@ -108,6 +111,7 @@ ENV: dict[str, tuple[str, Any]] = {
     "EMBEDDING_RUNTIME": ("embedding_runtime", _runtime),
     "EMBEDDING_ONNX_DIR": ("onnx_dir", Path),
     "DEFAULT_LANGUAGE": ("default_language", str),
+    "SUPPORTED_LANGUAGES": ("supported_languages", parse_languages),
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),
     "FRUSTRATION_THRESHOLD": ("frustration_threshold", float),
     "SUPPORTBOT_SECURE_COOKIES": ("secure_cookies", _bool),

@@ -137,3 +137,35 @@ async def test_a_requested_handoff_pauses_rasa_and_routes_to_agents(store: Store
     assert await router.handle(msg("are you there?")) == []
     assert [b["message"] for b in fake.received] == ["handoff please"]
     assert (await store.transcript("web:s1"))[-1].status == "to_agent"
+
+
+async def test_the_conversation_language_follows_a_clearly_different_language(
+    store: Store, fake_rasa
+):
+    from bot.language import LanguageDetection
+
+    fake, url = fake_rasa
+    router = router_for(store, url, languages=LanguageDetection())
+    await router.handle(msg("hello"))
+    assert fake.received[-1]["metadata"]["language"] == "en"
+    # the widget still says "en", but the customer writes Russian: Rasa gets "ru"
+    await router.handle(msg("Здравствуйте, где мой заказ?"))
+    assert fake.received[-1]["metadata"]["language"] == "ru"
+    # a short reply says nothing about the language: the conversation stays Russian
+    await router.handle(msg("ok"))
+    assert fake.received[-1]["metadata"]["language"] == "ru"
+    conversation = await store.conversation("web:s1")
+    assert conversation is not None and conversation.language == "ru"
+
+
+async def test_without_a_channel_language_the_text_decides(store: Store, fake_rasa):
+    from bot.language import LanguageDetection
+
+    fake, url = fake_rasa
+    router = router_for(store, url, languages=LanguageDetection())
+    telegram = IncomingMessage("telegram", "7", "Желим да разговарам са човеком", Customer("7"))
+    await router.handle(telegram)
+    assert fake.received[-1]["metadata"]["language"] == "sr-Cyrl"
+    # Croatian in a Serbian conversation: same family, no flip
+    await router.handle(IncomingMessage("telegram", "7", "Gdje je moja narudžba?", Customer("7")))
+    assert fake.received[-1]["metadata"]["language"] == "sr"

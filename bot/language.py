@@ -1,0 +1,118 @@
+"""Which supported language a customer writes in, offline.
+
+Script rules first (Arabic script is Persian here; Cyrillic is Serbian or Russian), then
+lingua-language-detector restricted to the supported languages. Bosnian, Croatian and Serbian
+(Latin) are one family: nearly the same language, so a detection inside the family never
+overrides the conversation's (or the channel's) choice. Serbian written in Cyrillic is the tag
+`sr-Cyrl`: the knowledge base falls back to `sr`, and fixed texts are transliterated.
+Short or unclear texts ("ok", "hi", "42") give no detection: the conversation keeps its language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Set
+from functools import cache
+
+from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
+
+DEFAULT_SUPPORTED = ("en", "bs", "hr", "sr", "ru", "fa")
+BCS = frozenset({"bs", "hr", "sr"})  # Bosnian, Croatian, Serbian: one family
+SERBIAN_CYRILLIC = "sr-Cyrl"
+ARABIC = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+SERBIAN_ONLY = re.compile(r"[ђјљњћџЂЈЉЊЋЏ]")
+LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+MIN_LATIN_LETTERS = 4  # "ok", "hi", "bok" say nothing about the language
+MIN_CONFIDENCE = 0.65  # share lingua must give the winner (a family counts as one)
+
+
+def base(language: str | None) -> str:
+    """`sr-Cyrl` → `sr`, `en-GB` → `en`, None → ``."""
+    return (language or "").replace("_", "-").split("-")[0].lower()
+
+
+def parse_languages(value: str) -> tuple[str, ...]:
+    """SUPPORTED_LANGUAGES: a comma-separated list of ISO 639-1 codes lingua knows."""
+    codes = tuple(dict.fromkeys(c.strip().lower() for c in value.split(",") if c.strip()))
+    if not codes:
+        raise ValueError("expected a comma-separated list such as en,bs,hr,sr,ru,fa")
+    for code in codes:
+        if not hasattr(IsoCode639_1, code.upper()):
+            raise ValueError(f"unknown language code {code!r}")
+    return codes
+
+
+@cache
+def _lingua(codes: frozenset[str]) -> LanguageDetector:
+    """Built once per set of languages, on first use (loading the models takes a moment)."""
+    isos = [getattr(IsoCode639_1, c.upper()) for c in sorted(codes)]
+    if len(isos) == 1:  # lingua needs two languages at least
+        isos.append(IsoCode639_1.EN if codes != {"en"} else IsoCode639_1.DE)
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*isos).build()
+
+
+class LanguageDetection:
+    def __init__(self, supported: Iterable[str] = DEFAULT_SUPPORTED, default: str = "en") -> None:
+        self.supported = frozenset(base(s) for s in supported)
+        self.default = default
+
+    def _scores(self, text: str, among: Set[str]) -> dict[str, float]:
+        values = _lingua(self.supported).compute_language_confidence_values(text)
+        scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+        return {k: v for k, v in scores.items() if k in among}
+
+    def detect(self, text: str) -> str | None:
+        """The language of `text` among the supported ones, or None when it is not clear."""
+        letters = LETTER.findall(text)
+        if not letters:
+            return None
+        arabic = sum(1 for c in letters if ARABIC.match(c))
+        cyrillic = sum(1 for c in letters if CYRILLIC.match(c))
+        if arabic > len(letters) / 2:
+            return "fa" if "fa" in self.supported else None
+        if cyrillic > len(letters) / 2:
+            candidates = {"ru", "sr"} & self.supported
+            if "sr" in candidates and (SERBIAN_ONLY.search(text) or candidates == {"sr"}):
+                return SERBIAN_CYRILLIC
+            if not candidates:
+                return None
+            if candidates == {"ru"}:
+                return "ru"
+            scores = self._scores(text, candidates)
+            return SERBIAN_CYRILLIC if scores.get("sr", 0) > scores.get("ru", 0) else "ru"
+        if len(letters) < MIN_LATIN_LETTERS:
+            return None
+        latin = self.supported - {"ru", "fa"}
+        if not latin:
+            return None
+        scores = self._scores(text, latin)
+        scores.pop("sr", None)  # lingua's Serbian model is Cyrillic: Latin sr scores as bs/hr
+        family = {k: v for k, v in scores.items() if k in BCS}
+        groups = {k: v for k, v in scores.items() if k not in BCS}
+        if family:
+            groups["bcs"] = sum(family.values())
+        if not groups:
+            return None
+        winner, share = max(groups.items(), key=lambda kv: kv[1])
+        if share < MIN_CONFIDENCE:
+            return None
+        if winner != "bcs":
+            return winner
+        in_family = sorted(BCS & self.supported)
+        return max(family, key=lambda k: family[k]) if family else in_family[0]
+
+    def choose(self, text: str, current: str | None, channel: str | None = None) -> str:
+        """The conversation's language after `text`: `current` unless `text` is clearly in
+        another supported language; within the bs/hr/sr family the conversation's (or the
+        channel's) choice stays."""
+        known = current if base(current) in self.supported else None
+        from_channel = channel if base(channel) in self.supported else None
+        detected = self.detect(text)
+        if detected is None:
+            return known or from_channel or self.default
+        if base(detected) in BCS and detected != SERBIAN_CYRILLIC:
+            for choice in (known, from_channel):
+                if base(choice) in BCS:
+                    return base(choice)  # Latin text: a sr-Cyrl conversation goes to sr Latin
+        return detected
