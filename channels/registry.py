@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from channels.base import Channel
+from channels.slack import SlackChannel
+from channels.telegram import TelegramChannel
 from channels.web import WebChannel
 
 CHANNELS: dict[str, type[Channel]] = {
     WebChannel.name: WebChannel,
+    SlackChannel.name: SlackChannel,
+    TelegramChannel.name: TelegramChannel,
 }
