@@ -2,6 +2,7 @@
 #   make run    install what is missing, train if needed, index the KB, serve http://127.0.0.1:8000
 #   make test   install what is missing, then run the whole test suite (CI runs exactly this)
 #   make bench  knowledge-base quality/latency benchmark (writes bench/results/*.json)
+#   make bench-load  the whole hub (real Rasa, KB, SQLite) under concurrent web-chat customers
 #   make lint   ruff + mypy
 
 SHELL := /bin/bash
@@ -13,7 +14,7 @@ VENV := .venv
 RASA_VENV := .venv-rasa
 RASA_VERSION := 3.6.21
 
-.PHONY: install run test bench lint train index browser clean
+.PHONY: install run test bench bench-load lint train index browser clean
 
 install: $(VENV)/.installed $(RASA_VENV)/.installed
 
@@ -51,6 +52,9 @@ test: install browser
 
 bench: install
 	$(VENV)/bin/python bench/kb_banking77.py
+
+bench-load: install
+	$(VENV)/bin/python bench/e2e_load.py
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
