@@ -6,7 +6,14 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-HUMAN_BUTTON = {"title": "Talk to a person", "payload": "/ask_human"}
+from bot.i18n import t
+
+HUMAN_BUTTON = {"title": t("human_button"), "payload": "/ask_human"}
+
+
+def human_button(language: str | None) -> dict[str, str]:
+    """The "Talk to a person" button, titled in the customer's language."""
+    return {"title": t("human_button", language), "payload": "/ask_human"}
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:

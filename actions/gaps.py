@@ -7,13 +7,11 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HUMAN_BUTTON, language, last_question
+from actions.common import human_button, language, last_question
+from bot.i18n import t
 from bot.storage.repo import Store
 
-SORRY = (
-    "Sorry that didn't help. I've passed your question on so we can improve the answer. "
-    "Would you like to talk to a person?"
-)
+SORRY = t("not_helpful")  # English; the customer gets their language
 
 
 class LogGap(Action):
@@ -27,13 +25,14 @@ class LogGap(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         question = last_question(tracker, skip_latest=True)
+        lang = language(tracker)
         if question:
             await self.store.log_gap(
                 question=question,
                 conversation_key=tracker.sender_id,
-                language=language(tracker),
+                language=lang,
                 candidates=[],
                 reason="not_helpful",
             )
-        dispatcher.utter_message(text=SORRY, buttons=[HUMAN_BUTTON])
+        dispatcher.utter_message(text=t("not_helpful", lang), buttons=[human_button(lang)])
         return []

@@ -7,21 +7,17 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import HUMAN_BUTTON, language, last_question
+from actions.common import human_button, language, last_question
+from bot.i18n import t
 from bot.storage.repo import Store
 from knowledge_base.retriever import Retrieval
 from knowledge_base.service import KnowledgeBase
 
-UNKNOWN = (
-    "I'm sorry, I don't have an answer to that yet. I've noted your question so our team can "
-    "add it. Would you like to talk to a person?"
-)
-CLARIFY = "I want to be sure I understand. Which of these do you mean?"
-CLARIFY_ONE = "I want to be sure I understand. Do you mean this?"
-LOADING = (
-    "I'm still getting ready and can't look that up this second. Please try again in a "
-    "moment, or talk to a person."
-)
+# English; the customer gets them in their language with t(key, language)
+UNKNOWN = t("unknown")
+CLARIFY = t("clarify")
+CLARIFY_ONE = t("clarify_one")
+LOADING = t("loading")
 
 
 def payload(retrieval: Retrieval, text: str, buttons: list[dict[str, str]]) -> dict[str, Any]:
@@ -55,9 +51,11 @@ class AnswerFromKB(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         question = last_question(tracker, skip_latest=False) or ""
-        retrieval = await self.kb.search(question, language(tracker))
+        lang = language(tracker)
+        human = human_button(lang)
+        retrieval = await self.kb.search(question, lang)
         if retrieval is None:
-            dispatcher.utter_message(text=LOADING, buttons=[HUMAN_BUTTON])
+            dispatcher.utter_message(text=t("loading", lang), buttons=[human])
             return []
         best = retrieval.best
         if retrieval.decision == "answer" and best:
@@ -66,7 +64,7 @@ class AnswerFromKB(Action):
                 policy["handoff"] = {"reason": "policy", "article": best.article.id}
                 dispatcher.utter_message(json_message=policy)
                 return []
-            dispatcher.utter_message(json_message=answer(retrieval, buttons=[HUMAN_BUTTON]))
+            dispatcher.utter_message(json_message=answer(retrieval, buttons=[human]))
             return []
         if retrieval.decision == "clarify" and self.kb.retriever:
             options = self.kb.retriever.clarify_options(retrieval)
@@ -74,8 +72,8 @@ class AnswerFromKB(Action):
             dispatcher.utter_message(
                 json_message=payload(
                     retrieval,
-                    CLARIFY if len(buttons) > 1 else CLARIFY_ONE,
-                    [*buttons, HUMAN_BUTTON],
+                    t("clarify" if len(buttons) > 1 else "clarify_one", lang),
+                    [*buttons, human],
                 )
             )
             return []
@@ -85,5 +83,5 @@ class AnswerFromKB(Action):
             language=retrieval.language,
             candidates=[c.to_dict() for c in retrieval.candidates[:3]],
         )
-        dispatcher.utter_message(json_message=payload(retrieval, UNKNOWN, [HUMAN_BUTTON]))
+        dispatcher.utter_message(json_message=payload(retrieval, t("unknown", lang), [human]))
         return []

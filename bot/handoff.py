@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.i18n import t
 from bot.messages import Button, OutgoingMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage.db import Database
@@ -43,21 +44,12 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 OPEN = ("queued", "claimed")  # handoff statuses an agent still has to act on
 
-AGENT_ONLINE = (
-    "I'm passing this conversation to a person from our team. They will see everything you've "
-    "written here, so you won't need to repeat yourself."
-)
-NO_AGENT_ONLINE = (
-    "I'm passing this conversation to a person from our team. Nobody is available right now, so "
-    "your conversation is queued: a person will answer you here as soon as they are back, "
-    "with everything you've written so far."
-)
-ALREADY_QUEUED = "A person from our team already has your conversation and will answer here."
-RATING_QUESTION = (
-    "{agent} has marked your question as resolved and handed you back to me. How would you rate "
-    "the help you got? (1 = poor, 5 = excellent)"
-)
-RATING_THANKS = "Thank you for your rating! Is there anything else I can help with?"
+# what the customer is told, in English; in their language: bot.i18n.t(key, language)
+AGENT_ONLINE = t("agent_online")
+NO_AGENT_ONLINE = t("no_agent_online")
+ALREADY_QUEUED = t("already_queued")
+RATING_QUESTION = t("rating_question")
+RATING_THANKS = t("rating_thanks")
 
 
 class HandoffError(Exception):
@@ -111,7 +103,7 @@ class Handoffs:
     ) -> OutgoingMessage:
         """Queue the conversation for a person; returns what to tell the customer."""
         if conversation.state != "bot":
-            return OutgoingMessage(ALREADY_QUEUED, sender="system")
+            return OutgoingMessage(t("already_queued", conversation.language), sender="system")
         state = next_state(conversation.state, "request")
         async with self.db.session() as s:
             handoff = Handoff(
@@ -131,7 +123,9 @@ class Handoffs:
         conversation.state = state
         await self._rasa_event(conversation.key, "pause")
         await self._notify({"type": "queue"})
-        text = AGENT_ONLINE if self.agents_online() else NO_AGENT_ONLINE
+        text = t(
+            "agent_online" if self.agents_online() else "no_agent_online", conversation.language
+        )
         return OutgoingMessage(
             text, sender="system", custom={"handoff": {"reason": handoff.reason}}
         )
@@ -245,7 +239,7 @@ class Handoffs:
             await s.commit()
         await self._rasa_event(conversation.key, "resume")
         question = OutgoingMessage(
-            RATING_QUESTION.format(agent=agent.display_name),
+            t("rating_question", conversation.language, agent=agent.display_name),
             buttons=[Button(str(n), str(n)) for n in range(1, 6)],
             custom={"csat": {"handoff": handoff_id}},
         )

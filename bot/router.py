@@ -13,7 +13,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot import frustration
-from bot.handoff import RATING_THANKS, Deliver, Handoffs
+from bot.handoff import Deliver, Handoffs
+from bot.i18n import t
 from bot.language import LanguageDetection
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -22,12 +23,10 @@ from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
 
-RASA_DOWN = (
-    "Sorry, I'm having a technical problem and can't answer right now. Your message is saved "
-    "and our team has been told: you'll get an answer here as soon as possible."
-)
-TOO_LONG = "Your message is too long ({length} characters). Please keep it under {limit}."
+RASA_DOWN = t("rasa_down")  # English; customers get theirs with t(key, language)
+TOO_LONG = t("too_long")
 RATING = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*(stars?)?\s*$", re.IGNORECASE)
+DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")  # Persian, Arabic
 
 
 class InvalidMessage(ValueError):
@@ -69,18 +68,20 @@ class Router:
             conversation, message = stored.conversation, stored.message
             await self._choose_language(conversation, msg, before.language if before else None)
             if too_long:
-                text = TOO_LONG.format(length=len(msg.text), limit=self.max_chars)
+                language = conversation.language
+                text = t("too_long", language, length=len(msg.text), limit=self.max_chars)
                 return await self._reply(conversation, [OutgoingMessage(text, sender="system")])
             if conversation.state in ("queued", "with_agent"):
                 await self._to_agents(conversation, message)
                 return []
             if conversation.awaiting_rating:
-                rated = RATING.match(msg.text)
+                rated = RATING.match(msg.text.translate(DIGITS))
                 await self.store.update_conversation(conversation.id, awaiting_rating=False)
                 if rated:
                     await self.handoffs.rate(conversation, int(rated.group(1)))
                     await self.store.set_status(message.id, "processed")
-                    return await self._reply(conversation, [OutgoingMessage(RATING_THANKS)])
+                    thanks = t("rating_thanks", conversation.language)
+                    return await self._reply(conversation, [OutgoingMessage(thanks)])
             return await self._to_bot(conversation, message)
 
     async def _choose_language(
@@ -121,7 +122,8 @@ class Router:
             log.warning("Rasa unavailable for %s: %s", conversation.key, exc)
             await self.store.set_status(message.id, "pending")
             await self.handoffs.request(conversation, "bot_error", 0.0, {"error": str(exc)})
-            return await self._reply(conversation, [OutgoingMessage(RASA_DOWN, sender="system")])
+            down = t("rasa_down", conversation.language)
+            return await self._reply(conversation, [OutgoingMessage(down, sender="system")])
 
     async def _answer(self, conversation: Conversation, message: Message) -> list[OutgoingMessage]:
         """Rasa's replies, with a handoff if one is due; raises RasaUnavailable untouched."""

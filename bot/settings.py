@@ -66,12 +66,15 @@ class Settings:
     # Telegram (the channel is on when a token is set)
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"  # a local fake in tests
-    telegram_webhook_url: str = ""  # public URL of /telegram/webhook; empty: long polling
-    telegram_webhook_secret: str = ""  # required with a webhook URL; checked on every update
+    telegram_webhook_secret: str = ""  # set: receive updates on a webhook; empty: long polling
     # Slack (the channel is on when a bot token and signing secret are set)
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_api_url: str = "https://slack.com/api/"  # a local fake in tests
+    # Slack agent desk (agents work handoffs from a Slack channel; on when all three are set)
+    slack_desk_bot_token: str = ""
+    slack_desk_signing_secret: str = ""
+    slack_desk_channel: str = ""  # the channel id where handoffs are posted
 
     @property
     def sqlite_path(self) -> Path:
@@ -118,11 +121,13 @@ ENV: dict[str, tuple[str, Any]] = {
     "SUPPORTBOT_SECURE_COOKIES": ("secure_cookies", _bool),
     "TELEGRAM_TOKEN": ("telegram_token", str),
     "TELEGRAM_API_URL": ("telegram_api_url", str),
-    "TELEGRAM_WEBHOOK_URL": ("telegram_webhook_url", str),
     "TELEGRAM_WEBHOOK_SECRET": ("telegram_webhook_secret", str),
     "SLACK_BOT_TOKEN": ("slack_bot_token", str),
     "SLACK_SIGNING_SECRET": ("slack_signing_secret", str),
     "SLACK_API_URL": ("slack_api_url", str),
+    "SLACK_DESK_BOT_TOKEN": ("slack_desk_bot_token", str),
+    "SLACK_DESK_SIGNING_SECRET": ("slack_desk_signing_secret", str),
+    "SLACK_DESK_CHANNEL": ("slack_desk_channel", str),
 }
 
 

@@ -1,0 +1,233 @@
+"""The bot's fixed texts in every supported language: `t(key, language, **values)`.
+
+English is the fallback for a language or key without a translation. Serbian is written here
+in Latin; a conversation in Serbian Cyrillic (`sr-Cyrl`) gets it transliterated (one-to-one).
+"""
+
+from __future__ import annotations
+
+from knowledge_base.normalize import latin_to_cyrillic
+
+FALLBACK = "en"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "greet": {
+        "en": "Hi! I'm the Brightcart assistant. Ask me about orders, delivery, returns, "
+        "payments or your account.",
+        "bs": "Zdravo! Ja sam Brightcart asistent. Pitajte me o narudžbama, dostavi, povratu "
+        "robe, plaćanju ili vašem računu.",
+        "hr": "Bok! Ja sam Brightcart asistent. Pitajte me o narudžbama, dostavi, povratima, "
+        "plaćanju ili svom korisničkom računu.",
+        "sr": "Zdravo! Ja sam Brightcart asistent. Pitajte me o porudžbinama, dostavi, povraćaju "
+        "robe, plaćanju ili vašem nalogu.",
+        "ru": "Здравствуйте! Я помощник Brightcart. Спросите меня о заказах, доставке, возвратах, "
+        "оплате или вашем аккаунте.",
+        "fa": "سلام! من دستیار Brightcart هستم. درباره‌ی سفارش، ارسال، مرجوعی، پرداخت یا حساب "
+        "کاربری‌تان از من بپرسید.",
+    },
+    "goodbye": {
+        "en": "Goodbye! Thanks for shopping with Brightcart.",
+        "bs": "Doviđenja! Hvala što kupujete u Brightcartu.",
+        "hr": "Doviđenja! Hvala što kupujete u Brightcartu.",
+        "sr": "Doviđenja! Hvala što kupujete u Brightcartu.",
+        "ru": "До свидания! Спасибо, что выбираете Brightcart.",
+        "fa": "خدانگهدار! ممنون که از Brightcart خرید می‌کنید.",
+    },
+    "welcome": {
+        "en": "You're welcome! Happy to help.",
+        "bs": "Nema na čemu, rado pomažem!",
+        "hr": "Nema na čemu, rado pomažem!",
+        "sr": "Nema na čemu, rado pomažem!",
+        "ru": "Пожалуйста! Всегда рады помочь.",
+        "fa": "خواهش می‌کنم! خوشحالم که کمک کردم.",
+    },
+    "iamabot": {
+        "en": "I'm a bot, the Brightcart virtual assistant. If you'd rather talk to a person, "
+        "just ask for a human at any time and I'll connect you.",
+        "bs": "Ja sam bot, virtuelni asistent Brightcarta. Ako radije želite razgovarati s "
+        "osobom, samo to recite u bilo kojem trenutku i povezat ću vas.",
+        "hr": "Ja sam bot, virtualni asistent Brightcarta. Ako radije želite razgovarati s "
+        "osobom, samo to recite u bilo kojem trenutku i povezat ću vas.",
+        "sr": "Ja sam bot, virtuelni asistent Brightcarta. Ako radije želite da razgovarate sa "
+        "osobom, samo recite u bilo kom trenutku i povezaću vas.",
+        "ru": "Я бот, виртуальный помощник Brightcart. Если хотите поговорить с человеком, "
+        "просто скажите об этом в любой момент, и я вас соединю.",
+        "fa": "من یک ربات هستم، دستیار مجازی Brightcart. اگر ترجیح می‌دهید با یک نفر صحبت کنید، "
+        "هر وقت خواستید بگویید تا شما را وصل کنم.",
+    },
+    "glad": {
+        "en": "Glad I could help! Anything else?",
+        "bs": "Drago mi je da je pomoglo! Mogu li vam još nečim pomoći?",
+        "hr": "Drago mi je da je pomoglo! Mogu li vam još nečim pomoći?",
+        "sr": "Drago mi je da je pomoglo! Mogu li još nečim da vam pomognem?",
+        "ru": "Рад, что это помогло! Могу ли я помочь чем-то ещё?",
+        "fa": "خوشحالم که کمک کرد! کار دیگری هم هست؟",
+    },
+    "rasa_down": {
+        "en": "Sorry, I'm having a technical problem and can't answer right now. Your message "
+        "is saved and our team has been told: you'll get an answer here as soon as possible.",
+        "bs": "Izvinite, imam tehnički problem i trenutno ne mogu odgovoriti. Vaša poruka je "
+        "sačuvana i naš tim je obaviješten: odgovor ćete dobiti ovdje što je prije moguće.",
+        "hr": "Oprostite, imam tehnički problem i trenutačno ne mogu odgovoriti. Vaša je poruka "
+        "spremljena i naš je tim obaviješten: odgovor ćete dobiti ovdje što je prije moguće.",
+        "sr": "Izvinite, imam tehnički problem i trenutno ne mogu da odgovorim. Vaša poruka je "
+        "sačuvana i naš tim je obavešten: odgovor ćete dobiti ovde što je pre moguće.",
+        "ru": "Извините, у меня техническая проблема, и я не могу ответить прямо сейчас. Ваше "
+        "сообщение сохранено, наша команда уже в курсе: вы получите ответ здесь как можно "
+        "скорее.",
+        "fa": "متأسفم، یک مشکل فنی پیش آمده و الان نمی‌توانم پاسخ بدهم. پیام شما ذخیره شده و "
+        "تیم ما در جریان است: به‌زودی همین‌جا پاسخ می‌گیرید.",
+    },
+    "too_long": {
+        "en": "Your message is too long ({length} characters). Please keep it under {limit}.",
+        "bs": "Vaša poruka je preduga ({length} znakova). Molimo da ima manje od {limit} znakova.",
+        "hr": "Vaša je poruka preduga ({length} znakova). Neka ima manje od {limit} znakova.",
+        "sr": "Vaša poruka je predugačka ({length} karaktera). Molimo da ima manje od {limit} "
+        "karaktera.",
+        "ru": "Ваше сообщение слишком длинное ({length} символов). Пожалуйста, уложитесь в "
+        "{limit} символов.",
+        "fa": "پیام شما خیلی طولانی است ({length} نویسه). لطفاً آن را کوتاه‌تر از {limit} نویسه "
+        "بنویسید.",
+    },
+    "agent_online": {
+        "en": "I'm passing this conversation to a person from our team. They will see "
+        "everything you've written here, so you won't need to repeat yourself.",
+        "bs": "Prosljeđujem ovaj razgovor osobi iz našeg tima. Vidjet će sve što ste ovdje "
+        "napisali, tako da se ne morate ponavljati.",
+        "hr": "Prosljeđujem ovaj razgovor osobi iz našeg tima. Vidjet će sve što ste ovdje "
+        "napisali pa se nećete morati ponavljati.",
+        "sr": "Prosleđujem ovaj razgovor osobi iz našeg tima. Videće sve što ste ovde napisali, "
+        "tako da ne morate da se ponavljate.",
+        "ru": "Передаю этот разговор сотруднику нашей команды. Он увидит всё, что вы здесь "
+        "написали, так что повторять ничего не придётся.",
+        "fa": "این گفتگو را به یکی از همکارانمان می‌سپارم. او همه‌ی چیزهایی را که اینجا "
+        "نوشته‌اید می‌بیند، پس لازم نیست چیزی را تکرار کنید.",
+    },
+    "no_agent_online": {
+        "en": "I'm passing this conversation to a person from our team. Nobody is available "
+        "right now, so your conversation is queued: a person will answer you here as soon as "
+        "they are back, with everything you've written so far.",
+        "bs": "Prosljeđujem ovaj razgovor osobi iz našeg tima. Trenutno niko nije dostupan, pa "
+        "je vaš razgovor u redu čekanja: neko iz tima će vam odgovoriti ovdje čim se vrati i "
+        "vidjet će sve što ste dosad napisali.",
+        "hr": "Prosljeđujem ovaj razgovor osobi iz našeg tima. Trenutačno nitko nije dostupan pa "
+        "je vaš razgovor u redu čekanja: netko iz tima odgovorit će vam ovdje čim se vrati i "
+        "vidjet će sve što ste dosad napisali.",
+        "sr": "Prosleđujem ovaj razgovor osobi iz našeg tima. Trenutno niko nije dostupan, pa je "
+        "vaš razgovor u redu čekanja: neko iz tima će vam odgovoriti ovde čim se vrati i "
+        "videće sve što ste do sada napisali.",
+        "ru": "Передаю этот разговор сотруднику нашей команды. Сейчас никого нет на месте, "
+        "поэтому ваш разговор поставлен в очередь: сотрудник ответит вам здесь, как только "
+        "вернётся, и увидит всё, что вы написали.",
+        "fa": "این گفتگو را به یکی از همکارانمان می‌سپارم. الان کسی در دسترس نیست، بنابراین "
+        "گفتگوی شما در صف قرار گرفت: به محض بازگشت، یکی از همکاران همین‌جا پاسخ می‌دهد و همه‌ی "
+        "پیام‌هایتان را می‌بیند.",
+    },
+    "already_queued": {
+        "en": "A person from our team already has your conversation and will answer here.",
+        "bs": "Osoba iz našeg tima već ima vaš razgovor i odgovorit će vam ovdje.",
+        "hr": "Osoba iz našeg tima već ima vaš razgovor i odgovorit će vam ovdje.",
+        "sr": "Osoba iz našeg tima već ima vaš razgovor i odgovoriće vam ovde.",
+        "ru": "Ваш разговор уже у сотрудника нашей команды, он ответит вам здесь.",
+        "fa": "گفتگوی شما دست یکی از همکاران ماست و همین‌جا پاسخ می‌دهد.",
+    },
+    "rating_question": {
+        "en": "{agent} has marked your question as resolved and handed you back to me. How "
+        "would you rate the help you got? (1 = poor, 5 = excellent)",
+        "bs": "Vaše pitanje je označeno kao riješeno ({agent}) i razgovor je ponovo kod mene. "
+        "Kako biste ocijenili pomoć koju ste dobili? (1 = loše, 5 = odlično)",
+        "hr": "Vaše je pitanje označeno kao riješeno ({agent}) i razgovor je ponovno kod mene. "
+        "Kako biste ocijenili pomoć koju ste dobili? (1 = loše, 5 = izvrsno)",
+        "sr": "Vaše pitanje je označeno kao rešeno ({agent}) i razgovor je ponovo kod mene. "
+        "Kako biste ocenili pomoć koju ste dobili? (1 = loše, 5 = odlično)",
+        "ru": "Ваш вопрос отмечен как решённый ({agent}), и разговор снова со мной. Как вы "
+        "оцените полученную помощь? (1 — плохо, 5 — отлично)",
+        "fa": "{agent} سؤال شما را حل‌شده علامت زد و گفتگو دوباره به من برگشت. به کمکی که "
+        "گرفتید چه نمره‌ای می‌دهید؟ (1 = ضعیف، 5 = عالی)",
+    },
+    "rating_thanks": {
+        "en": "Thank you for your rating! Is there anything else I can help with?",
+        "bs": "Hvala na ocjeni! Mogu li vam još nečim pomoći?",
+        "hr": "Hvala na ocjeni! Mogu li vam još nečim pomoći?",
+        "sr": "Hvala na oceni! Mogu li još nečim da vam pomognem?",
+        "ru": "Спасибо за оценку! Могу ли я ещё чем-нибудь помочь?",
+        "fa": "از امتیازتان ممنونم! کار دیگری هست که بتوانم برایتان انجام دهم؟",
+    },
+    "unknown": {
+        "en": "I'm sorry, I don't have an answer to that yet. I've noted your question so our "
+        "team can add it. Would you like to talk to a person?",
+        "bs": "Žao mi je, na to još nemam odgovor. Vaše pitanje je zabilježeno kako bi ga naš "
+        "tim mogao dodati. Želite li razgovarati s osobom?",
+        "hr": "Žao mi je, na to još nemam odgovor. Vaše je pitanje zabilježeno kako bi ga naš "
+        "tim mogao dodati. Želite li razgovarati s osobom?",
+        "sr": "Žao mi je, na to još nemam odgovor. Vaše pitanje je zabeleženo da bi naš tim "
+        "mogao da ga doda. Da li želite da razgovarate sa osobom?",
+        "ru": "К сожалению, у меня пока нет ответа на этот вопрос. Ваш вопрос записан, чтобы "
+        "наша команда могла добавить ответ. Хотите поговорить с сотрудником?",
+        "fa": "متأسفم، هنوز پاسخی برای این سؤال ندارم. سؤال شما ثبت شد تا تیم ما پاسخش را "
+        "اضافه کند. می‌خواهید با یکی از همکاران صحبت کنید؟",
+    },
+    "clarify": {
+        "en": "I want to be sure I understand. Which of these do you mean?",
+        "bs": "Samo da provjerim: na šta od ovoga mislite?",
+        "hr": "Samo da provjerim: na što od ovoga mislite?",
+        "sr": "Samo da proverim: na šta od ovoga mislite?",
+        "ru": "Уточню: что из этого вы имеете в виду?",
+        "fa": "می‌خواهم مطمئن شوم درست متوجه شده‌ام. منظورتان کدام‌یک از این‌هاست؟",
+    },
+    "clarify_one": {
+        "en": "I want to be sure I understand. Do you mean this?",
+        "bs": "Samo da provjerim: mislite li na ovo?",
+        "hr": "Samo da provjerim: mislite li na ovo?",
+        "sr": "Samo da proverim: da li mislite na ovo?",
+        "ru": "Уточню: вы имеете в виду это?",
+        "fa": "می‌خواهم مطمئن شوم درست متوجه شده‌ام. منظورتان این است؟",
+    },
+    "loading": {
+        "en": "I'm still getting ready and can't look that up this second. Please try again in "
+        "a moment, or talk to a person.",
+        "bs": "Još se pripremam i ovog trenutka to ne mogu provjeriti. Pokušajte ponovo za "
+        "trenutak ili razgovarajte s osobom.",
+        "hr": "Još se pripremam i ovog trenutka to ne mogu provjeriti. Pokušajte ponovno za "
+        "trenutak ili razgovarajte s osobom.",
+        "sr": "Još se pripremam i ovog trenutka ne mogu to da proverim. Pokušajte ponovo za "
+        "trenutak ili razgovarajte sa osobom.",
+        "ru": "Я ещё загружаюсь и не могу проверить это прямо сейчас. Попробуйте ещё раз через "
+        "минуту или поговорите с сотрудником.",
+        "fa": "هنوز در حال آماده شدن هستم و همین لحظه نمی‌توانم این را بررسی کنم. لطفاً کمی "
+        "بعد دوباره امتحان کنید یا با یکی از همکاران صحبت کنید.",
+    },
+    "not_helpful": {
+        "en": "Sorry that didn't help. I've passed your question on so we can improve the "
+        "answer. Would you like to talk to a person?",
+        "bs": "Žao mi je što to nije pomoglo. Vaše pitanje je proslijeđeno kako bismo "
+        "poboljšali odgovor. Želite li razgovarati s osobom?",
+        "hr": "Žao mi je što to nije pomoglo. Vaše je pitanje proslijeđeno kako bismo "
+        "poboljšali odgovor. Želite li razgovarati s osobom?",
+        "sr": "Žao mi je što to nije pomoglo. Vaše pitanje je prosleđeno da bismo poboljšali "
+        "odgovor. Da li želite da razgovarate sa osobom?",
+        "ru": "Жаль, что это не помогло. Ваш вопрос передан команде, чтобы мы улучшили ответ. "
+        "Хотите поговорить с сотрудником?",
+        "fa": "متأسفم که کمکی نکرد. سؤال شما را فرستادم تا پاسخ را بهتر کنیم. می‌خواهید با "
+        "یکی از همکاران صحبت کنید؟",
+    },
+    "human_button": {
+        "en": "Talk to a person",
+        "bs": "Razgovor s osobom",
+        "hr": "Razgovor s osobom",
+        "sr": "Razgovor sa osobom",
+        "ru": "Поговорить с человеком",
+        "fa": "گفتگو با یک نفر",
+    },
+}
+
+
+def t(key: str, language: str | None = None, **values: object) -> str:
+    """The text for `key` in `language` (`sr-Cyrl`: Serbian in Cyrillic), else in English."""
+    texts = TEXTS[key]
+    tag = (language or FALLBACK).replace("_", "-")
+    lang = tag.split("-")[0].lower()
+    text = texts.get(lang) or texts[FALLBACK]
+    if lang == "sr" and tag.lower().endswith("-cyrl"):
+        text = latin_to_cyrillic(text)  # before the values: names stay as they are
+    return text.format(**values) if values else text
