@@ -66,7 +66,8 @@ class Settings:
     # Telegram (the channel is on when a token is set)
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"  # a local fake in tests
-    telegram_webhook_secret: str = ""  # set: receive updates on a webhook; empty: long polling
+    telegram_webhook_url: str = ""  # public URL of /telegram/webhook; empty: long polling
+    telegram_webhook_secret: str = ""  # required with a webhook URL; checked on every update
     # Slack (the channel is on when a bot token and signing secret are set)
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
@@ -121,6 +122,7 @@ ENV: dict[str, tuple[str, Any]] = {
     "SUPPORTBOT_SECURE_COOKIES": ("secure_cookies", _bool),
     "TELEGRAM_TOKEN": ("telegram_token", str),
     "TELEGRAM_API_URL": ("telegram_api_url", str),
+    "TELEGRAM_WEBHOOK_URL": ("telegram_webhook_url", str),
     "TELEGRAM_WEBHOOK_SECRET": ("telegram_webhook_secret", str),
     "SLACK_BOT_TOKEN": ("slack_bot_token", str),
     "SLACK_SIGNING_SECRET": ("slack_signing_secret", str),
