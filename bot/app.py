@@ -74,6 +74,8 @@ def create_app(hub: Hub) -> FastAPI:
 
     for channel in hub.channels.values():
         app.include_router(channel.routes())
+    if hub.desk:
+        app.include_router(hub.desk.routes())
     app.include_router(
         build_agent_api(
             hub.agents, hub.handoffs, hub.views, hub.events, hub.settings.secure_cookies

@@ -12,7 +12,7 @@ from rasa_sdk.executor import ActionExecutor
 from actions import build_executor
 from bot.agent_events import AgentEvents
 from bot.auth import AgentDirectory
-from bot.handoff import Handoffs
+from bot.handoff import HandoffEvent, Handoffs
 from bot.handoff_context import HandoffViews
 from bot.language import LanguageDetection
 from bot.messages import OutgoingMessage
@@ -20,6 +20,8 @@ from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaSupervisor
 from bot.router import Router
 from bot.settings import Settings
+from bot.slack_desk import SlackDesk
+from bot.slack_desk_store import DeskStore
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Message
 from bot.storage.repo import Store
@@ -58,6 +60,10 @@ class Hub:
         self.handoffs.deliver = self.deliver
         self.handoffs.agents_online = self.events.anyone_online
         self.views = HandoffViews(self.db)
+        self.desk: SlackDesk | None = None  # agents on Slack, when its settings are there
+        if SlackDesk.enabled(settings):
+            self.desk = SlackDesk(settings, self.handoffs, self.views, DeskStore(self.db))
+            self.handoffs.listeners.append(self.desk.on_event)
         self.router = Router(
             self.store,
             self.rasa,
@@ -97,6 +103,7 @@ class Hub:
             }
         )
         await self.events.broadcast({"type": "queue"})
+        await self.handoffs.emit(HandoffEvent("customer_message", handoff_id, text=message.text))
 
     async def start(self) -> None:
         await self.db.migrate()
@@ -105,6 +112,8 @@ class Hub:
             await self.supervisor.start()
         for channel in self.channels.values():
             await channel.start()
+        if self.desk:
+            await self.desk.start()
         self._background.append(asyncio.create_task(self._retry_loop(), name="retry-pending"))
 
     async def _retry_loop(self, every: float = 5.0) -> None:
@@ -123,6 +132,8 @@ class Hub:
         await asyncio.gather(*self._background, return_exceptions=True)
         for channel in self.channels.values():
             await channel.stop()
+        if self.desk:
+            await self.desk.stop()
         if self.supervisor:
             await self.supervisor.stop()
         await self.rasa.close()

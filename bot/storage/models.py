@@ -161,3 +161,15 @@ class Rating(Base):
     handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
     score: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SlackDeskMessage(Base):
+    """The Slack agent desk's message for a handoff: its thread is where the agent works."""
+
+    __tablename__ = "slack_desk_messages"
+    __table_args__ = (UniqueConstraint("channel", "ts"),)
+
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

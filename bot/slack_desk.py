@@ -1,0 +1,278 @@
+"""The Slack agent desk: agents claim, answer and resolve handoffs from one Slack channel.
+
+Its own Slack app (the company's workspace; not the customer-facing Slack channel), served by
+slack-bolt's `AsyncApp` on `POST /slack/desk/events` (Events API and interactivity; bolt checks
+every request's signature). Each queued handoff becomes one message in the desk channel with a
+Claim button; the conversation then runs in that message's thread. The desk listens to the
+handoff events (`Handoffs.listeners`), so claims, replies and resolutions made in the web console
+show up in Slack too. Slack calls run in one background worker, in order: a slow or failing
+Slack never blocks the console, and errors are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.handoff import HandoffError, HandoffEvent, Handoffs
+from bot.handoff_context import HandoffViews
+from bot.settings import Settings
+from bot.slack_desk_render import CLAIM, RESOLVE, escape, handoff_message, thread_line
+from bot.slack_desk_store import DeskStore, is_slack_agent
+from bot.storage.models import Agent
+
+log = logging.getLogger(__name__)
+
+NOTE_PREFIX = "note:"
+NOT_YOURS = (
+    "Only {agent}, who claimed this conversation, can answer the customer here. "
+    "Start your message with `note:` to leave a private note instead."
+)
+CLAIM_FIRST = (
+    "Nobody has claimed this conversation yet: press *Claim* first to answer the customer."
+)
+CLOSED = "This conversation is already back with the bot; your message was not sent."
+NOTE_SAVED = "Private note saved (the customer does not see it)."
+SEEN_LIMIT = 1000  # Slack re-sends events it thinks were missed: remember the last messages
+
+
+class SlackDesk:
+    @staticmethod
+    def enabled(settings: Settings) -> bool:
+        return bool(
+            settings.slack_desk_bot_token
+            and settings.slack_desk_signing_secret
+            and settings.slack_desk_channel
+        )
+
+    def __init__(
+        self, settings: Settings, handoffs: Handoffs, views: HandoffViews, store: DeskStore
+    ) -> None:
+        self.channel = settings.slack_desk_channel
+        self.handoffs = handoffs
+        self.views = views
+        self.store = store
+        self.client = AsyncWebClient(
+            token=settings.slack_desk_bot_token, base_url=settings.slack_api_url, timeout=10
+        )
+        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=settings.slack_desk_signing_secret,
+            name="supportbot-desk",
+            logger=log,
+        )
+        self.app.action(CLAIM)(self._on_claim)
+        self.app.action(RESOLVE)(self._on_resolve)
+        self.app.event("message")(self._on_message)
+        self._handler = AsyncSlackRequestHandler(self.app)
+        self._events: asyncio.Queue[HandoffEvent] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._caught_up = asyncio.Event()
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def routes(self) -> APIRouter:
+        router = APIRouter()
+
+        @router.post("/slack/desk/events", tags=["agents"], include_in_schema=False)
+        async def events(request: Request) -> Response:
+            """Slack's Events API and interactivity for the agent desk (signed by Slack)."""
+            return await self._handler.handle(request)
+
+        return router
+
+    async def start(self) -> None:
+        self._worker = asyncio.create_task(self._work(), name="slack-desk")
+
+    async def stop(self) -> None:
+        if self._worker:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+
+    async def on_event(self, event: HandoffEvent) -> None:
+        """A `Handoffs` listener: returns at once, the worker talks to Slack."""
+        self._events.put_nowait(event)
+
+    async def drain(self) -> None:
+        """Wait until every handoff event so far has reached Slack (or failed and was logged)."""
+        await self._caught_up.wait()
+        await self._events.join()
+
+    # --- handoff events -> Slack ------------------------------------------------------------
+
+    async def _catch_up(self) -> None:
+        """Post open handoffs that have no desk message yet (queued while the desk was off or
+        Slack was unreachable) and refresh the others (the console may have changed them)."""
+        for item in await self.views.queue():
+            try:
+                posted = await self.store.message(item["id"])
+                await (
+                    self._update(posted.channel, posted.ts, item["id"])
+                    if posted
+                    else self._post(item["id"])
+                )
+            except SlackApiError as exc:
+                log.error("Slack desk: %s for handoff %s", exc.response.get("error"), item["id"])
+
+    async def _work(self) -> None:
+        try:
+            await self._catch_up()
+        except Exception:
+            log.exception("Slack desk: could not catch up with the open handoffs")
+        self._caught_up.set()
+        while True:
+            event = await self._events.get()
+            try:
+                await self._apply(event)
+            except SlackApiError as exc:
+                log.error("Slack desk: %s for %s", exc.response.get("error"), event)
+            except Exception:
+                log.exception("Slack desk: could not show %s", event)
+            finally:
+                self._events.task_done()
+
+    async def _apply(self, event: HandoffEvent) -> None:
+        posted = await self.store.message(event.handoff_id)
+        if event.kind == "queued":
+            if posted is None:
+                await self._post(event.handoff_id)
+            return
+        if posted is None:
+            log.debug("Slack desk: handoff %s has no desk message", event.handoff_id)
+            return
+        if event.kind == "customer_message":
+            item = await self.views.item(event.handoff_id)
+            who = item["customer_name"] if item else "Customer"
+            await self._in_thread(posted.channel, posted.ts, thread_line(who, event.text))
+        elif event.kind == "agent_message":
+            if not is_slack_agent(event.agent):  # a Slack agent's reply is in the thread already
+                name = await self.store.display_name(event.agent) or "Agent"
+                line = thread_line(f"{name} (web console)", event.text)
+                await self._in_thread(posted.channel, posted.ts, line)
+        else:  # claimed, transferred, resolved, withdrawn: show the handoff as it is now
+            await self._update(posted.channel, posted.ts, event.handoff_id)
+
+    async def _update(self, channel: str, ts: str, handoff_id: int) -> None:
+        context = await self.views.context(handoff_id)
+        if context:
+            text, blocks = await self._render(context)
+            await self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def _render(self, context: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        agent = await self.store.display_name(context["handoff"]["agent"])
+        return handoff_message(context, agent)
+
+    async def _post(self, handoff_id: int) -> None:
+        context = await self.views.context(handoff_id)
+        if context is None:
+            return
+        text, blocks = await self._render(context)
+        answer = await self.client.chat_postMessage(
+            channel=self.channel, text=text, blocks=blocks, unfurl_links=False
+        )
+        await self.store.save_message(handoff_id, str(answer["channel"]), str(answer["ts"]))
+
+    async def _in_thread(self, channel: str, ts: str, text: str) -> None:
+        await self.client.chat_postMessage(
+            channel=channel, thread_ts=ts, text=text, unfurl_links=False, unfurl_media=False
+        )
+
+    # --- Slack -> handoffs ------------------------------------------------------------------
+
+    async def _agent(self, user_id: str) -> Agent:
+        """The agent account of a Slack user (created on first use, named as in Slack)."""
+        known = await self.store.agent(user_id)
+        if known:
+            return known
+        name = user_id
+        try:
+            found = (await self.client.users_info(user=user_id))["user"]
+            profile = found.get("profile") or {}
+            name = profile.get("display_name") or found.get("real_name") or found["name"]
+        except SlackApiError as exc:
+            log.warning("Slack desk: users.info %s: %s", user_id, exc.response.get("error"))
+        return await self.store.provision(user_id, name)
+
+    async def _tell(self, user_id: str, text: str, thread_ts: str | None = None) -> None:
+        try:
+            await self.client.chat_postEphemeral(
+                channel=self.channel, user=user_id, text=escape(text), thread_ts=thread_ts
+            )
+        except SlackApiError as exc:
+            log.error("Slack desk: chat.postEphemeral: %s", exc.response.get("error"))
+
+    async def _button(self, ack: Any, body: dict[str, Any]) -> tuple[int, Agent] | None:
+        await ack()
+        if (body.get("channel") or {}).get("id") != self.channel:
+            log.warning("Slack desk: ignoring a button outside the desk channel")
+            return None
+        handoff_id = int(body["actions"][0]["value"])
+        return handoff_id, await self._agent(body["user"]["id"])
+
+    async def _on_claim(self, ack: Any, body: dict[str, Any]) -> None:
+        pressed = await self._button(ack, body)
+        if pressed:
+            try:
+                await self.handoffs.claim(*pressed)  # the "claimed" event updates the message
+            except HandoffError as exc:
+                await self._tell(body["user"]["id"], f"Not claimed: {exc}.")
+
+    async def _on_resolve(self, ack: Any, body: dict[str, Any]) -> None:
+        pressed = await self._button(ack, body)
+        if pressed:
+            handoff_id, agent = pressed
+            try:
+                await self.handoffs.resolve(handoff_id, agent, "resolved in Slack")
+            except HandoffError as exc:
+                await self._tell(body["user"]["id"], f"Not resolved: {exc}.")
+
+    def _first_time(self, channel: str, ts: str) -> bool:
+        if (channel, ts) in self._seen:
+            return False
+        self._seen[(channel, ts)] = None
+        while len(self._seen) > SEEN_LIMIT:
+            self._seen.popitem(last=False)
+        return True
+
+    async def _on_message(self, event: dict[str, Any]) -> None:
+        """A reply in a handoff's thread: the claiming agent's goes to the customer, `note:`
+        makes a private note, anything else gets a hint only its writer sees."""
+        channel, thread, user = event.get("channel"), event.get("thread_ts"), event.get("user")
+        text = (event.get("text") or "").strip()
+        if event.get("subtype") or event.get("bot_id") or channel != self.channel:
+            return
+        if not (thread and user and text) or thread == event.get("ts"):
+            return
+        if not self._first_time(channel, str(event.get("ts"))):
+            return
+        handoff_id = await self.store.handoff_for(channel, thread)
+        if handoff_id is None:
+            return
+        agent = await self._agent(user)
+        if text.lower().startswith(NOTE_PREFIX):
+            await self.handoffs.add_note(handoff_id, agent, text[len(NOTE_PREFIX) :].strip())
+            await self._tell(user, NOTE_SAVED, thread)
+            return
+        handoff, _ = await self.handoffs.get(handoff_id)
+        if handoff.status == "claimed" and handoff.agent_id == agent.id:
+            try:
+                await self.handoffs.reply(handoff_id, agent, text)
+            except HandoffError as exc:
+                await self._tell(user, f"Not sent: {exc}.", thread)
+        elif handoff.status == "queued":
+            await self._tell(user, CLAIM_FIRST, thread)
+        elif handoff.status == "claimed":
+            holder = await self.views.item(handoff_id)
+            name = await self.store.display_name(holder["agent"] if holder else None)
+            await self._tell(user, NOT_YOURS.format(agent=name or "another agent"), thread)
+        else:
+            await self._tell(user, CLOSED, thread)
