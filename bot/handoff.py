@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 
@@ -68,6 +69,23 @@ def next_state(state: str, event: str) -> str:
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
 Deliver = Callable[[Conversation, list[OutgoingMessage]], Awaitable[None]]
+HandoffEventKind = Literal[
+    "queued", "claimed", "transferred", "agent_message", "customer_message", "resolved", "withdrawn"
+]
+
+
+@dataclass(frozen=True)
+class HandoffEvent:
+    """What happened to a handoff, for listeners beyond the console (e.g. the Slack desk).
+    `agent` is the username of the agent who acted; `text` the message of a *_message event."""
+
+    kind: HandoffEventKind
+    handoff_id: int
+    agent: str | None = None
+    text: str = ""
+
+
+HandoffListener = Callable[[HandoffEvent], Awaitable[None]]
 
 
 class Handoffs:
@@ -78,10 +96,19 @@ class Handoffs:
         self.notify: Notify | None = None  # agent console events
         self.deliver: Deliver | None = None  # to the customer's channel
         self.agents_online: Callable[[], bool] = lambda: False
+        self.listeners: list[HandoffListener] = []  # told of every HandoffEvent, in order
 
     async def _notify(self, event: dict[str, Any]) -> None:
         if self.notify:
             await self.notify(event)
+
+    async def emit(self, event: HandoffEvent) -> None:
+        """Tell every listener; a failing listener is logged and never fails the handoff."""
+        for listener in self.listeners:
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("handoff listener failed on %s", event)
 
     async def _rasa_event(self, key: str, event: str) -> None:
         try:
@@ -123,6 +150,7 @@ class Handoffs:
         conversation.state = state
         await self._rasa_event(conversation.key, "pause")
         await self._notify({"type": "queue"})
+        await self.emit(HandoffEvent("queued", handoff.id))
         text = t(
             "agent_online" if self.agents_online() else "no_agent_online", conversation.language
         )
@@ -166,6 +194,7 @@ class Handoffs:
             )
             await s.commit()
         await self._notify({"type": "queue"})
+        await self.emit(HandoffEvent("claimed", handoff_id, agent.username))
         return (await self.get(handoff_id))[0]
 
     async def _owned(self, handoff_id: int, agent: Agent) -> tuple[Handoff, Conversation]:
@@ -189,6 +218,7 @@ class Handoffs:
             "at": stored.created_at.isoformat(),
         }
         await self._notify({"type": "message", "handoff_id": handoff_id, "message": shown})
+        await self.emit(HandoffEvent("agent_message", handoff_id, agent.username, text))
         return shown
 
     async def add_note(self, handoff_id: int, agent: Agent, text: str) -> Note:
@@ -210,6 +240,7 @@ class Handoffs:
             await s.execute(update(Handoff).where(Handoff.id == handoff_id).values(agent_id=to.id))
             await s.commit()
         await self._notify({"type": "queue"})
+        await self.emit(HandoffEvent("transferred", handoff_id, to.username))
         return (await self.get(handoff_id))[0]
 
     async def resolve(self, handoff_id: int, agent: Agent, note: str) -> Handoff:
@@ -247,6 +278,7 @@ class Handoffs:
         if self.deliver:
             await self.deliver(conversation, [question])
         await self._notify({"type": "queue"})
+        await self.emit(HandoffEvent("resolved", handoff_id, agent.username))
         return (await self.get(handoff_id))[0]
 
     async def withdraw(self, conversation: Conversation) -> bool:
@@ -269,6 +301,7 @@ class Handoffs:
         conversation.state = "bot"
         await self._rasa_event(conversation.key, "resume")
         await self._notify({"type": "queue"})
+        await self.emit(HandoffEvent("withdrawn", handoff.id))
         return True
 
     async def rate(self, conversation: Conversation, score: int) -> None:
