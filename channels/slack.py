@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncBoltRequest
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
@@ -30,6 +31,7 @@ from channels.slack_format import ACTIONS_BLOCK, chosen, customer_text, render
 
 log = logging.getLogger(__name__)
 SLACK_ERRORS = (SlackApiError, SlackClientError, OSError, TimeoutError)
+CLICKS_REMEMBERED = 10_000
 
 
 def chat_id_for(channel: str, thread_ts: str | None) -> str:
@@ -53,6 +55,8 @@ class SlackChannel(Channel):
         self.client = AsyncWebClient(
             token=self.settings.slack_bot_token, base_url=self.settings.slack_api_url
         )
+        # Slack answers 429 + Retry-After above ~1 message per second per channel: wait, retry
+        self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
         # The token is checked with auth.test on the first request (async bolt never calls
         # the network at construction).
         self.app = AsyncApp(
@@ -65,6 +69,7 @@ class SlackChannel(Channel):
         self.app.event("app_mention")(self._on_mention)
         self.app.block_action({"block_id": ACTIONS_BLOCK})(self._on_click)
         self._names: dict[str, tuple[str | None, str | None]] = {}  # user -> (name, lang)
+        self._clicked: dict[str, None] = {}  # message ts already answered by a click
 
     # -- requests -------------------------------------------------------------------------
 
@@ -153,6 +158,11 @@ class SlackChannel(Channel):
         if not (channel and message_ts and user and payload):
             log.warning("Slack button click without channel, message, user or value")
             return
+        if message_ts in self._clicked:
+            return  # a second click before the buttons disappeared: the first one counts
+        self._clicked[message_ts] = None
+        if len(self._clicked) > CLICKS_REMEMBERED:
+            del self._clicked[next(iter(self._clicked))]
         thread_ts = original.get("thread_ts") or container.get("thread_ts")
         in_thread = bool(thread_ts) and not channel.startswith("D")
         try:

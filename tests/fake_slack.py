@@ -4,7 +4,8 @@ Point slack-sdk's `AsyncWebClient(token, base_url=f"{url}/api/")` at `FakeSlack(
 with `tests.support.serve`; every call is recorded in `calls` as (method, params) with the
 query string, form body and JSON body merged (slack-sdk sends any of them). Answers are
 Slack-shaped (`{"ok": true, ...}`); make a method fail with `errors["chat.postMessage"] =
-"channel_not_found"`, or answer anything with `responses["views.open"] = {...}`.
+"channel_not_found"`, answer anything with `responses["views.open"] = {...}`, or make the next
+N calls of a method hit Slack's rate limit (HTTP 429, `Retry-After: 0`) with `rate_limited`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class FakeSlack:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     responses: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> answer
+    rate_limited: dict[str, int] = field(default_factory=dict)  # method -> next N calls 429
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (ch, ts)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -129,6 +131,11 @@ class FakeSlack:
                     params[key] = json.loads(params[key])
             self.calls.append((name, params))
             bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+            if self.rate_limited.get(name, 0) > 0:
+                self.rate_limited[name] -= 1
+                return JSONResponse(
+                    {"ok": False, "error": "ratelimited"}, 429, headers={"Retry-After": "0"}
+                )
             if self.token is not None and bearer != self.token:
                 return JSONResponse({"ok": False, "error": "invalid_auth"})
             return JSONResponse(self._answer(name, params))

@@ -27,7 +27,7 @@ from bot.storage.models import Customer
 from bot.storage.repo import Store
 from channels.registry import CHANNELS
 from channels.slack import SlackChannel
-from channels.slack_format import customer_text, render
+from channels.slack_format import customer_text, escape, render
 from tests.fake_rasa import FakeRasa
 from tests.fake_slack import FakeSlack, signed
 from tests.support import serve
@@ -340,6 +340,7 @@ async def test_buttons_rendered_and_a_click_is_routed_and_the_message_updated(si
     await site.post(dm("after", "1700000000.2"))
     await site.wait_post("echo: after")
     assert "/track" not in [r["message"] for r in site.rasa.received]
+    assert len(site.slack.called("chat.update")) == 1  # still shows the first choice
 
 
 def test_button_limits():
@@ -385,8 +386,17 @@ async def test_slack_api_errors_are_logged_not_raised(site: Site, caplog: pytest
     assert (await site.transcript(DM))[0] == ("customer", "anyone?")
 
 
+async def test_rate_limited_posts_are_retried(site: Site):
+    site.slack.rate_limited["chat.postMessage"] = 1
+    await site.channel.send(DM, [OutgoingMessage("after a pause")])
+    assert [p["text"] for p in site.posts()] == ["after a pause", "after a pause"]
+    assert site.slack.messages and site.slack.rate_limited["chat.postMessage"] == 0
+
+
 async def test_handoff_request_reaches_the_customer(site: Site):
     await site.post(dm("handoff please", "1700000000.4"))
-    await site.wait_for(lambda: site.posts())
+    post = (await site.wait_for(lambda: site.posts()))[0]
     conversation = await site.store.conversation(f"slack:{DM}")
     assert conversation is not None and conversation.state == "queued"
+    sender, told = (await site.transcript(DM))[-1]
+    assert sender == "system" and post["text"] == escape(told) and told
