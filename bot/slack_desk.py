@@ -26,7 +26,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.handoff import HandoffError, HandoffEvent, Handoffs
 from bot.handoff_context import HandoffViews
 from bot.settings import Settings
-from bot.slack_desk_render import CLAIM, RESOLVE, escape, handoff_message, thread_line
+from bot.slack_desk_render import (
+    CLAIM,
+    RESOLVE,
+    escape,
+    from_slack,
+    handoff_message,
+    thread_line,
+)
 from bot.slack_desk_store import DeskStore, is_slack_agent
 from bot.storage.models import Agent
 
@@ -258,9 +265,12 @@ class SlackDesk:
         if handoff_id is None:
             return
         agent = await self._agent(user)
+        text = from_slack(text)
         if text.lower().startswith(NOTE_PREFIX):
-            await self.handoffs.add_note(handoff_id, agent, text[len(NOTE_PREFIX) :].strip())
-            await self._tell(user, NOTE_SAVED, thread)
+            note = text[len(NOTE_PREFIX) :].strip()
+            if note:
+                await self.handoffs.add_note(handoff_id, agent, note)
+                await self._tell(user, NOTE_SAVED, thread)
             return
         handoff, _ = await self.handoffs.get(handoff_id)
         if handoff.status == "claimed" and handoff.agent_id == agent.id:

@@ -4,6 +4,7 @@ its thread. Every piece of customer (or Slack user) text is escaped, so nobody c
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 CLAIM = "desk_claim"
@@ -89,3 +90,21 @@ def handoff_message(
 def thread_line(who: str, text: str) -> str:
     """A message of the conversation, as posted into the handoff's thread."""
     return f"*{escape(clip(who, 80))}:* {escape(text)}"
+
+
+_LINK = re.compile(r"<((?:https?|mailto):[^>|]+)(?:\|([^>]*))?>")
+_SPECIAL = re.compile(r"<[@#!]([^>|]+)(?:\|([^>]*))?>")
+
+
+def from_slack(text: str) -> str:
+    """An agent's Slack message as plain text for the customer: links become "label (url)",
+    mentions their label, and Slack's &amp; &lt; &gt; the characters they stand for."""
+
+    def link(match: re.Match[str]) -> str:
+        url, label = match.group(1), match.group(2)
+        shown = url.removeprefix("mailto:")
+        return f"{label} ({shown})" if label and label != shown else shown
+
+    text = _LINK.sub(link, text)
+    text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

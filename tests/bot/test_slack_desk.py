@@ -224,11 +224,12 @@ async def test_only_the_claiming_agent_talks_to_the_customer_from_the_thread(des
     await desk.click("UANA", "desk_claim", handoff_id)
     await desk.until(lambda: bool(desk.slack.called("chat.update")))
 
-    assert await desk.say_in_thread("UANA", handoff_id, "Hi, it left our warehouse today.") == 200
+    # as Slack sends it: &, <, > escaped, links in angle brackets
+    slack_text = "It left today &amp; arrives in &lt;3 days: <https://t.example/42|track it>"
+    assert await desk.say_in_thread("UANA", handoff_id, slack_text) == 200
     await desk.until(lambda: bool(desk.delivered))
-    assert [(key, m.text, m.sender) for key, m in desk.delivered] == [
-        ("web:c1", "Hi, it left our warehouse today.", "agent")
-    ]
+    said = "It left today & arrives in <3 days: track it (https://t.example/42)"
+    assert [(key, m.text, m.sender) for key, m in desk.delivered] == [("web:c1", said, "agent")]
 
     await desk.say_in_thread("UBEN", handoff_id, "Let me answer instead")
     await desk.until(lambda: bool(desk.slack.called("chat.postEphemeral")))
@@ -239,7 +240,7 @@ async def test_only_the_claiming_agent_talks_to_the_customer_from_the_thread(des
 
     transcript = await desk.hub.store.transcript("web:c1")
     said_by_agents = [m.text for m in transcript if m.sender == "agent"]
-    assert said_by_agents == ["Hi, it left our warehouse today."]
+    assert said_by_agents == [said]
     context = await desk.hub.views.context(handoff_id)
     assert context and [n["text"] for n in context["notes"]] == ["customer is a reseller"]
 
