@@ -2,9 +2,11 @@
 
 Requests reach `POST /slack/events` (Events API and interactivity) and go through slack-bolt's
 middleware chain: signature and timestamp check, url_verification, the bot's own events
-dropped. Bolt acks at once and runs our listener right after (`process_before_response=False`),
-so a slow Rasa never makes Slack retry; Slack's retries that do come are answered once because
-`Router.handle` stores each message idempotently on its `client_msg_id` (or ts).
+dropped. Slack gets its HTTP answer only after the listener has run
+(`process_before_response=True`): the message is stored before Slack is told it arrived, so a
+crash can never lose a message Slack will not send again. When Rasa is slower than Slack's 3 s,
+Slack retries; the retries are answered once because `Router.handle` stores each message
+idempotently on its `client_msg_id` (or ts).
 
 Conversations: a DM is one conversation (chat id = the DM channel id); a mention in a channel
 starts one conversation per thread (chat id = "<channel>:<thread ts>"), answered in that
@@ -62,7 +64,7 @@ class SlackChannel(Channel):
         self.app = AsyncApp(
             client=self.client,
             signing_secret=self.settings.slack_signing_secret,
-            process_before_response=False,
+            process_before_response=True,
             logger=logging.getLogger("channels.slack.bolt"),
         )
         self.app.event("message")(self._on_message)

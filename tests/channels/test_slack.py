@@ -163,6 +163,15 @@ async def test_direct_message_is_answered_and_stored(site: Site):
     assert len(site.slack.called("users.info")) == 1
 
 
+async def test_a_message_is_stored_before_slack_is_told_it_arrived(site: Site):
+    # Slack never re-sends an event it got a 200 for: by then the message must be in the store,
+    # even while Rasa is still thinking
+    site.rasa.delay = 1.0
+    response = await site.post(dm("where is my parcel?", "1700000000.000900"))
+    assert response.status_code == 200
+    assert ("customer", "where is my parcel?") in await site.transcript(DM)
+
+
 async def test_forged_signature_is_rejected_and_nothing_stored(site: Site):
     raw = json.dumps(payload("message_im")).encode()
     headers = {"Content-Type": "application/json", **signed(raw, "not-the-secret")}
