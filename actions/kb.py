@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import human_button, language, last_question
 from bot.i18n import t
 from bot.storage.repo import Store
+from knowledge_base.loader import Article
+from knowledge_base.normalize import latin_to_cyrillic
 from knowledge_base.retriever import Retrieval
 from knowledge_base.service import KnowledgeBase
 
@@ -34,9 +36,19 @@ def payload(retrieval: Retrieval, text: str, buttons: list[dict[str, str]]) -> d
     }
 
 
-def answer(retrieval: Retrieval, buttons: list[dict[str, str]]) -> dict[str, Any]:
+def in_script(text: str, article: Article, language: str | None) -> str:
+    """Serbian articles are written in Latin; a Cyrillic conversation reads them in Cyrillic."""
+    if article.language == "sr" and (language or "").lower() == "sr-cyrl":
+        return latin_to_cyrillic(text)
+    return text
+
+
+def answer(
+    retrieval: Retrieval, buttons: list[dict[str, str]], language: str | None = None
+) -> dict[str, Any]:
     article = retrieval.candidates[0].article
-    return payload(retrieval, f"**{article.title}**\n\n{article.body}", buttons)
+    text = in_script(f"**{article.title}**\n\n{article.body}", article, language)
+    return payload(retrieval, text, buttons)
 
 
 class AnswerFromKB(Action):
@@ -60,15 +72,16 @@ class AnswerFromKB(Action):
         best = retrieval.best
         if retrieval.decision == "answer" and best:
             if best.article.handoff == "always":
-                policy = answer(retrieval, buttons=[])
+                policy = answer(retrieval, [], lang)
                 policy["handoff"] = {"reason": "policy", "article": best.article.id}
                 dispatcher.utter_message(json_message=policy)
                 return []
-            dispatcher.utter_message(json_message=answer(retrieval, buttons=[human]))
+            dispatcher.utter_message(json_message=answer(retrieval, [human], lang))
             return []
         if retrieval.decision == "clarify" and self.kb.retriever:
             options = self.kb.retriever.clarify_options(retrieval)
-            buttons = [{"title": c.article.title, "payload": c.article.title} for c in options]
+            titles = [in_script(c.article.title, c.article, lang) for c in options]
+            buttons = [{"title": title, "payload": title} for title in titles]
             dispatcher.utter_message(
                 json_message=payload(
                     retrieval,

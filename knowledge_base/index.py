@@ -19,6 +19,7 @@ import numpy as np
 from knowledge_base.classifier import Learned, learn
 from knowledge_base.embedder import Embedder, EmbeddingCache, text_key
 from knowledge_base.loader import Article, ArticleError, load_articles
+from knowledge_base.normalize import for_matching
 
 HNSW_ABOVE = 20_000  # entries; exact search below, HNSW graph above
 PASSAGE_WORDS = 80
@@ -85,11 +86,13 @@ class LanguageIndex:
 
 
 def entries_for(articles: list[Article]) -> list[Entry]:
+    """Index entries, in the language's matching form (e.g. Serbian Cyrillic as Latin)."""
     entries: list[Entry] = []
     for i, article in enumerate(articles):
-        entries.append(Entry(i, "title", article.title))
-        entries.extend(Entry(i, "question", q) for q in article.questions)
-        entries.extend(Entry(i, "passage", p) for p in passages(article))
+        lang = article.language
+        entries.append(Entry(i, "title", for_matching(article.title, lang)))
+        entries.extend(Entry(i, "question", for_matching(q, lang)) for q in article.questions)
+        entries.extend(Entry(i, "passage", for_matching(p, lang)) for p in passages(article))
     return entries
 
 

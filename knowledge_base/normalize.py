@@ -26,7 +26,11 @@ _CYR_TO_LAT = dict(
 _LAT_TO_CYR = {v: k for k, v in _CYR_TO_LAT.items()}
 _LAT_TOKEN = re.compile(r"Lj|LJ|lj|Nj|NJ|nj|Dž|DŽ|dž|[A-Za-zČĆĐŠŽčćđšž]")
 _WORD = re.compile(r"\S+")
-_KEEP = re.compile(r"(https?://|www\.|@|/|\{|Brightcart)", re.IGNORECASE)  # names, links, fields
+# kept in Latin inside Cyrillic text: links, e-mails, fields, numbers, acronyms, brand names
+_KEEP = re.compile(
+    r"https?://|www\.|@|/|\{|\d|[QWXYqwxy]|\b[A-Z]{2,}\b"
+    r"|Brightcart|Apple|Google|Klarna|Mastercard|Maestro|American|Express|Revolut|Secure|Bright\b"
+)
 _PERSIAN = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "ۀ": "ه", "أ": "ا", "إ": "ا"})
 _PERSIAN_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
 _ARABIC_MARKS = re.compile(r"[\u064b-\u065f\u0670\u0640]")  # harakat, superscript alef, tatweel
@@ -64,13 +68,33 @@ def normalize_persian(text: str) -> str:
 
 
 def for_matching(text: str, language: str | None) -> str:
-    """The form of `text` the lexical index and queries use, for the given language."""
+    """The form of `text` that the index (dense and lexical) and the queries of `language`
+    use. Languages without a rule (English among them) are left exactly as they are."""
     lang = (language or "").split("-")[0].lower()
-    text = unicodedata.normalize("NFC", text).lower()
     if lang in BCS:
-        return fold_diacritics(cyrillic_to_latin(text))
+        return fold_diacritics(cyrillic_to_latin(unicodedata.normalize("NFC", text).lower()))
     if lang == "fa":
-        return normalize_persian(text)
+        return normalize_persian(unicodedata.normalize("NFC", text))
     if lang == "ru":
-        return text.replace("ё", "е")
+        return text.lower().replace("ё", "е")
     return text
+
+
+# where to look when a language has no article for a question (the default language is last)
+FALLBACKS: dict[str, tuple[str, ...]] = {
+    "bs": ("hr", "sr"),
+    "hr": ("bs", "sr"),
+    "sr": ("bs", "hr"),
+}
+
+
+def fallback_chain(language: str | None, default: str) -> list[str]:
+    """`sr-Cyrl` → [sr-Cyrl, sr, bs, hr, en]: the language, its base, its family, the default."""
+    chain: list[str] = []
+    if language:
+        chain.append(language)
+        base = language.replace("_", "-").split("-")[0].lower()
+        chain.append(base)
+        chain.extend(FALLBACKS.get(base, ()))
+    chain.append(default)
+    return list(dict.fromkeys(chain))

@@ -1,0 +1,52 @@
+"""Customers writing Russian, Persian, Serbian and Croatian, through the real trained Rasa model,
+the real knowledge base and the hub's language detection."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import t
+from tests.e2e.conftest import Running
+
+pytestmark = pytest.mark.e2e
+
+
+async def chat(running: Running, session: str, text: str, language: str | None = None):
+    body = {"session": session, "text": text, **({"language": language} if language else {})}
+    response = await running.http.post("/api/chat", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["messages"]
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("ru", "Я хочу поговорить с живым человеком"),
+        ("fa", "می‌خواهم با یک نفر صحبت کنم"),
+        ("sr-Cyrl", "Желим да разговарам са особом из подршке"),
+    ],
+)
+async def test_asking_for_a_person_in_another_language_hands_over_in_that_language(
+    running: Running, language: str, text: str
+):
+    session = f"lang-human-{language}"
+    messages = await chat(running, session, text)  # the channel gave no language
+    assert any((m.get("custom") or {}).get("handoff") for m in messages)
+    assert messages[-1]["text"] == t("no_agent_online", language)
+    conversation = await running.hub.store.conversation(f"web:{session}")
+    assert conversation is not None and conversation.language == language
+    handoff = await running.hub.handoffs.open_for(conversation.id)
+    assert handoff is not None and handoff.reason == "requested"
+
+
+async def test_a_croatian_question_is_answered_from_the_croatian_article(running: Running):
+    messages = await chat(running, "lang-hr-password", "Zaboravio sam lozinku za račun", "hr")
+    answer = messages[0]
+    assert answer["custom"]["kb"]["article"] == "reset-password"
+    assert answer["text"].startswith("**Ponovno postavljanje lozinke**")
+    assert {"title": "Razgovor s osobom", "payload": "/ask_human"} in answer["buttons"]
+
+
+async def test_a_russian_greeting_is_answered_in_russian(running: Running):
+    messages = await chat(running, "lang-ru-greet", "Здравствуйте!", "en")  # widget says en
+    assert messages[0]["text"] == t("greet", "ru")
