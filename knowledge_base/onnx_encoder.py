@@ -14,6 +14,7 @@ import hashlib
 import io
 import logging
 import os
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 EXPORT_VERSION = 2  # 2: TorchScript exporter first
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# torch's exporters keep global state: two embedders of one process (a hub restarting while the
+# old one still loads) must export one after the other; the second then finds the file made
+_EXPORT_LOCK = threading.Lock()
 
 
 def default_cache_dir() -> Path:
@@ -164,9 +168,10 @@ class OnnxEncoder:
         threads: int,
     ) -> OnnxEncoder:
         path = cache_dir / f"encoder-{model_key(model_path, quantize)}.onnx"
-        if not path.exists():
-            log.info("exporting the embedding model to ONNX (once): %s", path)
-            export(transformer, tokenizer, path, quantize)
+        with _EXPORT_LOCK:
+            if not path.exists():
+                log.info("exporting the embedding model to ONNX (once): %s", path)
+                export(transformer, tokenizer, path, quantize)
         return cls(path, tokenizer, max_length, threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -3,6 +3,7 @@ exported once, and a failed export falls back to torch instead of stopping the b
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +67,19 @@ def test_failed_export_falls_back_to_torch(
     vector = fallback.encode_one("how do I reset my password")
     assert vector.shape == (fallback.dim,)
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+
+
+async def test_two_embedders_loading_at_once_both_run_on_onnx(
+    base_settings: Settings, tmp_path: Path
+) -> None:
+    # a hub restarting while the old one still loads: two exports in one process at once
+    # broke torch's exporter (both fell back to torch) until exports were serialised
+    fresh = tmp_path / "onnx"
+    both = await asyncio.gather(
+        *(
+            asyncio.to_thread(Embedder, base_settings.embedding_model, onnx_dir=fresh)
+            for _ in range(2)
+        )
+    )
+    assert [e.runtime for e in both] == ["onnx", "onnx"]
+    assert len(list(fresh.glob("encoder-*.onnx"))) == 1
