@@ -211,6 +211,34 @@ TEXTS: dict[str, dict[str, str]] = {
         "fa": "متأسفم که کمکی نکرد. سؤال شما را فرستادم تا پاسخ را بهتر کنیم. می‌خواهید با "
         "یکی از همکاران صحبت کنید؟",
     },
+    "no_answer": {
+        "en": "Sorry, something went wrong on my side and I have no answer for you right now. "
+        "Would you like to talk to a person?",
+        "bs": "Žao mi je, nešto je pošlo po zlu kod mene i trenutno nemam odgovor. Želite li "
+        "razgovarati s osobom?",
+        "hr": "Žao mi je, nešto je pošlo po zlu kod mene i trenutno nemam odgovor. Želite li "
+        "razgovarati s osobom?",
+        "sr": "Žao mi je, nešto je pošlo naopako kod mene i trenutno nemam odgovor. Da li "
+        "želite da razgovarate sa osobom?",
+        "ru": "Извините, у меня что-то пошло не так, и сейчас я не могу ответить. Хотите "
+        "поговорить с сотрудником?",
+        "fa": "متأسفم، مشکلی در سمت من پیش آمد و الان پاسخی ندارم. می‌خواهید با یکی از "
+        "همکاران صحبت کنید؟",
+    },
+    "text_only": {
+        "en": "Sorry, I can only read text messages for now. Please type your question and "
+        "I'll help.",
+        "bs": "Žao mi je, zasad mogu čitati samo tekstualne poruke. Molim vas, napišite svoje "
+        "pitanje i pomoći ću vam.",
+        "hr": "Žao mi je, zasad mogu čitati samo tekstne poruke. Molim vas, napišite svoje "
+        "pitanje i pomoći ću vam.",
+        "sr": "Žao mi je, zasad mogu da čitam samo tekstualne poruke. Molim vas, napišite svoje "
+        "pitanje i pomoći ću vam.",
+        "ru": "Извините, пока я понимаю только текстовые сообщения. Напишите, пожалуйста, "
+        "ваш вопрос, и я помогу.",
+        "fa": "متأسفم، فعلاً فقط پیام‌های متنی را می‌توانم بخوانم. لطفاً سؤالتان را بنویسید "
+        "تا کمکتان کنم.",
+    },
     "human_button": {
         "en": "Talk to a person",
         "bs": "Razgovor s osobom",

@@ -16,7 +16,7 @@ from bot import frustration
 from bot.handoff import Deliver, Handoffs
 from bot.i18n import t
 from bot.language import LanguageDetection
-from bot.messages import IncomingMessage, OutgoingMessage
+from bot.messages import Button, IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage.models import Conversation, Message
 from bot.storage.repo import Store
@@ -59,14 +59,13 @@ class Router:
             raise InvalidMessage("The message is empty.")
         async with self._locks[msg.conversation_key]:
             too_long = len(msg.text) > self.max_chars
-            before = await self.store.conversation(msg.conversation_key) if self.languages else None
             stored = await self.store.store_incoming(
                 msg, status="rejected" if too_long else "received"
             )
             if not stored.created:
                 return []  # a retried delivery of a message we already handled
             conversation, message = stored.conversation, stored.message
-            await self._choose_language(conversation, msg, before.language if before else None)
+            await self._choose_language(conversation, msg)
             if too_long:
                 language = conversation.language
                 text = t("too_long", language, length=len(msg.text), limit=self.max_chars)
@@ -84,15 +83,13 @@ class Router:
                     return await self._reply(conversation, [OutgoingMessage(thanks)])
             return await self._to_bot(conversation, message)
 
-    async def _choose_language(
-        self, conversation: Conversation, msg: IncomingMessage, current: str | None
-    ) -> None:
+    async def _choose_language(self, conversation: Conversation, msg: IncomingMessage) -> None:
         """The conversation keeps its language unless the text is clearly in another supported
         one; without a language from the channel or the conversation, the text decides."""
         if self.languages is None:
             return
         chosen = await asyncio.to_thread(
-            self.languages.choose, msg.text[:1000], current or msg.language, msg.language
+            self.languages.choose, msg.text[:1000], conversation.language, msg.language
         )
         if chosen != conversation.language:
             await self.store.update_conversation(conversation.id, language=chosen)
@@ -129,6 +126,11 @@ class Router:
         """Rasa's replies, with a handoff if one is due; raises RasaUnavailable untouched."""
         raw = await self.rasa.send(conversation.key, message.text, self._metadata(conversation))
         replies, kb, wanted = self._interpret(raw)
+        if not replies and wanted is None:
+            # Rasa answered nothing (e.g. an action failed): never leave the customer in silence;
+            # it counts as an unanswered turn, so a second one in a row hands off
+            log.warning("Rasa sent no reply to a message in %s", conversation.key)
+            replies, kb = [self._no_answer(conversation.language)], {"decision": "unknown"}
         assessment, unknown_streak = await self._assess(conversation, message, kb)
         reason = wanted
         if reason is None and assessment.score >= self.frustration_threshold:
@@ -148,6 +150,11 @@ class Router:
             )
         await self.store.set_status(message.id, "processed")
         return await self._reply(conversation, replies)
+
+    @staticmethod
+    def _no_answer(language: str | None) -> OutgoingMessage:
+        button = Button(t("human_button", language), "/ask_human")
+        return OutgoingMessage(t("no_answer", language), [button], sender="system")
 
     @staticmethod
     def _interpret(

@@ -28,6 +28,8 @@ class FakeRasa:
             await asyncio.sleep(self.delay)
             self.received.append(body)
             text = body["message"]
+            if text == "say nothing":  # as when one of Rasa's actions fails
+                return JSONResponse([])
             if text == "handoff please":
                 return JSONResponse(
                     [

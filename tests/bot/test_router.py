@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from bot.handoff import NO_AGENT_ONLINE, Handoffs
+from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.router import RASA_DOWN, InvalidMessage, Router
@@ -137,6 +138,23 @@ async def test_a_requested_handoff_pauses_rasa_and_routes_to_agents(store: Store
     assert await router.handle(msg("are you there?")) == []
     assert [b["message"] for b in fake.received] == ["handoff please"]
     assert (await store.transcript("web:s1"))[-1].status == "to_agent"
+
+
+async def test_a_silent_assistant_never_leaves_the_customer_without_an_answer(
+    store: Store, fake_rasa
+):
+    fake, url = fake_rasa
+    router = router_for(store, url)
+    first = await router.handle(msg("say nothing", "m1"))
+    assert [r.text for r in first] == [t("no_answer", "en")]
+    assert [b.payload for b in first[0].buttons] == ["/ask_human"]
+    conversation = await store.conversation("web:s1")
+    assert conversation and conversation.state == "bot"
+    # twice in a row: the bot stops trying and hands the conversation to a person
+    second = await router.handle(msg("say nothing", "m2"))
+    assert second[-1].custom == {"handoff": {"reason": "unanswered"}}
+    conversation = await store.conversation("web:s1")
+    assert conversation and conversation.state == "queued"
 
 
 async def test_the_conversation_language_follows_a_clearly_different_language(
