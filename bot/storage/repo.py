@@ -54,7 +54,8 @@ class Store:
         async with self.db.session() as s:
             found = (await s.execute(query)).scalar_one_or_none()
             if found:
-                if msg.language and found.language != msg.language:
+                # the channel's language is a first guess; after that the router decides
+                if msg.language and not found.language:
                     found.language = msg.language
                     await s.commit()
                 return found
