@@ -3,7 +3,8 @@
 Customers' texts and pressed buttons go to the router as neutral messages; replies are sent
 as plain text (no parse mode, so no one can inject markup) with buttons as inline keyboards.
 `/start` becomes a greeting; photos, stickers, voice... are stored and get a polite text-only
-reply; edited messages are ignored (the original was already answered).
+reply in the customer's language (while a person has the conversation they go to the agent, as
+"[photo] caption"); edited messages are ignored (the original was already answered).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.router import InvalidMessage
 from bot.settings import Settings
@@ -37,7 +39,6 @@ SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secre
 UPDATES = ["message", "edited_message", "callback_query"]
 START = re.compile(r"^/start(@\w+)?(\s.*)?$", re.DOTALL)
 GREETING = "hi"
-TEXT_ONLY = "Sorry, I can only read text messages for now. Please type your question and I'll help."
 ATTACHMENTS = (  # what a non-text message holds, in the words the transcript shows
     "photo", "sticker", "voice", "video", "video_note", "animation", "audio", "document",
     "location", "venue", "contact", "poll", "dice",
@@ -254,9 +255,14 @@ class TelegramChannel(Channel):
             return
         text = f"[{kind}] {message.caption}" if message.caption else f"[{kind}]"
         msg = self._incoming(message.chat_id, message.from_user, text, vendor_id)
+        conversation = await self.router.store.conversation(msg.conversation_key)
+        if conversation is not None and conversation.state in ("queued", "with_agent"):
+            await self._route(msg)  # a person reads it: the agent sees "[photo] caption"
+            return
         stored = await self.router.store.store_incoming(msg, status="unsupported")
         if stored.created:
-            reply = OutgoingMessage(TEXT_ONLY, sender="system")
+            language = stored.conversation.language or msg.language
+            reply = OutgoingMessage(t("text_only", language), sender="system")
             await self.router.store.store_outgoing(stored.conversation.id, [reply])
             await self.send(msg.chat_id, [reply])
 

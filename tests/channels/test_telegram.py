@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from bot.handoff import Handoffs
+from bot.i18n import t
 from bot.messages import Button, OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.router import Router
@@ -24,12 +25,13 @@ from bot.settings import Settings
 from bot.storage.models import Customer
 from bot.storage.repo import Store
 from channels.registry import CHANNELS
-from channels.telegram import SECRET_HEADER, TEXT_ONLY, TelegramChannel, TelegramConfigError
+from channels.telegram import SECRET_HEADER, TelegramChannel, TelegramConfigError
 from tests.channels.fake_telegram import FakeTelegram
 from tests.fake_rasa import FakeRasa
 from tests.support import serve
 
 UPDATES = Path(__file__).parent / "telegram_updates"
+TEXT_ONLY = t("text_only", "en")  # the recorded users speak English or German (no catalog)
 SECRET = "s3cret_Token-42"
 CHAT = 5005001
 KEY = f"telegram:{CHAT}"
@@ -179,6 +181,21 @@ async def test_non_text_message_is_stored_and_gets_a_text_only_reply(
     assert hook.sent() == [TEXT_ONLY]
     assert hook.rasa.received == []
     assert await hook.transcript() == [("customer", stored), ("system", TEXT_ONLY)]
+
+
+async def test_a_photo_sent_while_a_person_has_the_conversation_goes_to_the_agent(hook: Tg):
+    await hook.post(update("text", message={**update("text")["message"], "text": "handoff please"}))
+    conversation = await hook.store.conversation(KEY)
+    assert conversation and conversation.state == "queued"
+    sent_before = hook.sent()
+    assert (await hook.post(update("photo"))).status_code == 200
+    assert hook.sent() == sent_before  # no "text only" reply: a person will look at it
+    last = (await hook.store.transcript(KEY))[-1]
+    assert (last.sender, last.text, last.status) == (
+        "customer",
+        "[photo] the error on my screen",
+        "to_agent",
+    )
 
 
 async def test_edited_message_is_ignored(hook: Tg):
