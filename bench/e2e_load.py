@@ -36,6 +36,7 @@ from bot.rasa_train import train  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from knowledge_base.loader import load_articles  # noqa: E402
 
+VERBOSE = False
 UNRELATED = ["what is the capital of Mongolia", "can you write me a poem about the sea"]
 
 
@@ -66,6 +67,9 @@ async def customer(
         started = time.perf_counter()
         response = await http.post("/api/chat", json={"session": session, "text": text})
         timings.append((time.perf_counter() - started) * 1000)
+        if VERBOSE:
+            replies = [m["text"][:70] for m in response.json().get("messages", [])]
+            print(f"{session} > {text!r} -> {replies}")
         if response.status_code == 200 and response.json().get("messages"):
             outcome["answered"] += 1
             continue
@@ -141,8 +145,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="at once (default 8)")
     parser.add_argument("--questions", type=int, default=3, help="KB questions per customer")
     parser.add_argument("--database-url", default="", help="e.g. postgresql+asyncpg://...")
+    parser.add_argument("--verbose", action="store_true", help="print every exchange")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "e2e_load.json")
     args = parser.parse_args()
+    global VERBOSE
+    VERBOSE = args.verbose
     with tempfile.TemporaryDirectory(prefix="supportbot-load-") as tmp:
         var = Path(tmp)
         base = load_settings()
