@@ -1,7 +1,8 @@
 """The Telegram channel: updates by webhook or long polling, replies through the Bot API.
 
 Customers' texts and pressed buttons go to the router as neutral messages; replies are sent
-as plain text (no parse mode, so no one can inject markup) with buttons as inline keyboards.
+as escaped HTML (the knowledge base's bold kept, nobody's markup injected; see
+`telegram_render`) with buttons as inline keyboards.
 `/start` becomes a greeting; photos, stickers, voice... are stored and get a polite text-only
 reply in the customer's language (while a person has the conversation they go to the agent, as
 "[photo] caption"); edited messages are ignored (the original was already answered).
@@ -21,6 +22,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from telegram import Bot, Message, Update, User
+from telegram.constants import ParseMode
 from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
@@ -327,7 +329,9 @@ class TelegramChannel(Channel):
     async def _send_text(self, chat_id: int, text: str, keyboard: Any) -> bool:
         for attempt in (1, 2):
             try:
-                await self.bot.send_message(chat_id, text, reply_markup=keyboard)
+                await self.bot.send_message(
+                    chat_id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard
+                )
                 return True
             except RetryAfter as exc:
                 delay = _seconds(exc)

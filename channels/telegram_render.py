@@ -1,4 +1,8 @@
-"""Neutral outgoing messages as Telegram messages: plain text, buttons as inline keyboards.
+"""Neutral outgoing messages as Telegram messages: HTML, buttons as inline keyboards.
+
+Replies are sent with `parse_mode=HTML`, built by escaping the whole text first and then
+turning the knowledge base's `**bold**` into `<b>`: the only tags Telegram ever sees are ours,
+so a customer's or agent's `<b>` or `<a href>` shows literally and can't inject markup.
 
 Telegram limits a button's `callback_data` to 64 bytes. A payload that fits is sent as is; a
 longer one (or one that looks like a key) is sent as a short key, `#` + a hash of the payload,
@@ -9,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -20,6 +26,12 @@ CALLBACK_LIMIT = 64  # bytes, Telegram's limit for callback_data
 TEXT_LIMIT = 4096  # characters, Telegram's limit for a message's text
 KEY_PREFIX = "#"
 CHOOSE = "Please choose:"  # Telegram needs text under a keyboard
+_BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*", re.DOTALL)
+
+
+def to_html(text: str) -> str:
+    """Telegram HTML for a reply: everything escaped, then `**bold**` as `<b>bold</b>`."""
+    return _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False))
 
 
 def callback_data(payload: str) -> str:
@@ -62,7 +74,7 @@ def render(message: OutgoingMessage) -> Iterator[TelegramText]:
     text = message.text if message.text.strip() else (CHOOSE if keyboard else "")
     if not text:
         return  # e.g. a custom payload with nothing to show
-    chunks = _chunks(text)
+    chunks = [to_html(chunk) for chunk in _chunks(text)]  # split first: tags stay whole
     for chunk in chunks[:-1]:
         yield TelegramText(chunk)
     yield TelegramText(chunks[-1], keyboard)

@@ -116,8 +116,9 @@ async def test_webhook_update_is_answered_in_plain_text_and_stored(hook: Tg):
     [sent] = hook.api.called("sendMessage")
     assert sent == {
         "chat_id": str(CHAT),
-        "text": "echo: <b>where</b> *is* my card?",
-    }  # no parse_mode
+        "text": "echo: &lt;b&gt;where&lt;/b&gt; *is* my card?",  # shown literally, not bold
+        "parse_mode": "HTML",
+    }
     assert await hook.transcript() == [
         ("customer", "<b>where</b> *is* my card?"),
         ("bot", "echo: <b>where</b> *is* my card?"),
@@ -162,6 +163,18 @@ async def test_redelivered_update_is_answered_once(hook: Tg):
         ("customer", "where is my card?"),
         ("bot", "echo: where is my card?"),
     ]
+
+
+async def test_knowledge_base_bold_is_rendered_and_nothing_else(hook: Tg):
+    await hook.channel.send(
+        str(CHAT),
+        [OutgoingMessage("**Reset your password**\n\nGo to <Settings> & click **Reset**")],
+    )
+    [sent] = hook.api.called("sendMessage")
+    assert sent["parse_mode"] == "HTML"
+    assert sent["text"] == (
+        "<b>Reset your password</b>\n\nGo to &lt;Settings&gt; &amp; click <b>Reset</b>"
+    )
 
 
 async def test_start_command_becomes_a_greeting(hook: Tg):
