@@ -4,6 +4,7 @@ embedding model and index, SQLite, and the hub on a free loopback port."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -14,8 +15,12 @@ from bot.app import create_app
 from bot.hub import Hub
 from bot.rasa_train import train
 from bot.settings import Settings
+from tests.channels.fake_telegram import FakeTelegram
 from tests.conftest import free_port
+from tests.fake_slack import FakeSlack
 from tests.support import bound_socket, serve
+
+SLACK_SECRET = "e2e-slack-signing-secret"
 
 
 @dataclass
@@ -23,6 +28,8 @@ class Running:
     hub: Hub
     url: str
     http: httpx.AsyncClient
+    telegram: FakeTelegram
+    slack: FakeSlack
 
     @property
     def ws_url(self) -> str:
@@ -39,14 +46,29 @@ async def running(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Ru
     var = tmp_path_factory.mktemp("e2e-var")
     await train(base_settings)  # Rasa's fingerprint makes this quick when nothing changed
     sock = bound_socket()
-    settings = base_settings.with_(
-        var_dir=var,
-        index_dir=var / "kb-index",
-        port=sock.getsockname()[1],
-        rasa_url=f"http://127.0.0.1:{free_port()}",
-        rasa_managed=True,
-        rasa_timeout=30.0,
-    )
+    telegram, slack = FakeTelegram(), FakeSlack(users={"U0E2E": "Mirna Kovač"})
+    async with serve(telegram.app()) as telegram_url, serve(slack.app()) as slack_url:
+        settings = base_settings.with_(
+            var_dir=var,
+            index_dir=var / "kb-index",
+            port=sock.getsockname()[1],
+            rasa_url=f"http://127.0.0.1:{free_port()}",
+            rasa_managed=True,
+            rasa_timeout=30.0,
+            # Telegram (long polling) and Slack on, against local fakes of their APIs
+            telegram_token=telegram.token,
+            telegram_api_url=f"{telegram_url}/bot",
+            slack_bot_token="xoxb-e2e",
+            slack_signing_secret=SLACK_SECRET,
+            slack_api_url=f"{slack_url}/api/",
+        )
+        async for running in _hub(settings, sock, telegram, slack):
+            yield running
+
+
+async def _hub(
+    settings: Settings, sock: socket.socket, telegram: FakeTelegram, slack: FakeSlack
+) -> AsyncIterator[Running]:
     hub = Hub(settings)
     async with (
         serve(create_app(hub), sock) as url,
@@ -59,4 +81,4 @@ async def running(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Ru
         while hub.kb.state in ("not loaded", "loading"):
             await asyncio.sleep(0.2)
         assert hub.kb.state == "ready", hub.kb.error
-        yield Running(hub, url, http)
+        yield Running(hub, url, http, telegram, slack)
