@@ -103,33 +103,21 @@ def _export(transformer: Any, sample: Any, tmp: Path, quantize: bool) -> None:
     """Trace with torch's TorchScript exporter (1-2 s, sturdy for BERT-style encoders); if
     that fails, torch.export (dynamo, ~15 s). Both with dynamic batch and sequence axes."""
     transformer.eval()
-    module = _LastHiddenState(transformer)
-    args = tuple(sample[name] for name in INPUTS)
+    common: dict[str, Any] = {
+        "model": _LastHiddenState(transformer),
+        "args": tuple(sample[name] for name in INPUTS),
+        "f": str(tmp),
+        "input_names": list(INPUTS),
+        "output_names": ["last_hidden_state"],
+    }
     try:
         axes = {name: {0: "batch", 1: "sequence"} for name in (*INPUTS, "last_hidden_state")}
-        torch.onnx.export(
-            module,
-            args,
-            str(tmp),
-            input_names=list(INPUTS),
-            output_names=["last_hidden_state"],
-            dynamic_axes=axes,
-            opset_version=OPSET,
-            dynamo=False,
-        )
+        torch.onnx.export(**common, dynamic_axes=axes, opset_version=OPSET, dynamo=False)
     except Exception as exc:
         log.warning("TorchScript export failed (%s); trying torch.export", exc)
         batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
-        torch.onnx.export(
-            module,
-            args,
-            str(tmp),
-            input_names=list(INPUTS),
-            output_names=["last_hidden_state"],
-            dynamic_shapes={name: {0: batch, 1: seq} for name in INPUTS},
-            dynamo=True,
-            external_data=False,
-        )
+        shapes = {name: {0: batch, 1: seq} for name in INPUTS}
+        torch.onnx.export(**common, dynamic_shapes=shapes, dynamo=True, external_data=False)
     if quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
