@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-VERSION = 2
+VERSION = 3  # 3: lexical-aware CV for languages with a BM25 weight
 FOLDS = 5
 C_REGULARISATION = 10.0  # LogisticRegression C; fixed, chosen by k-fold CV on the KB questions
 WEIGHT_GRID = (0.0, 0.3, 0.5, 0.7, 0.85, 1.0)  # classifier share, chosen per KB by CV
@@ -35,6 +36,23 @@ CONFIDENCES = ("score", "margin")  # best score, or best minus second; chosen pe
 # Never answer unless the best article holds at least half of the (probability-like) score:
 # two articles sharing it means "ask which one", whatever the CV chose.
 MIN_ANSWER_SHARE = 0.5
+# BM25 bonus added to the dense similarity, per language: the embedding model is English-only,
+# so in the other languages the words themselves carry much of the signal
+LEXICAL_WEIGHTS = {"bs": 0.8, "hr": 0.8, "sr": 0.8, "ru": 0.8, "fa": 0.8}
+LEXICAL_SATURATION = 6.0  # bm25 / (bm25 + this)
+
+# (train mask, test mask) over the examples -> raw BM25 of each test example per article,
+# against an index of the training examples and the passages
+LexicalScores = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def lexical_bonus(
+    bm25: np.ndarray, weight: float, saturation: float = LEXICAL_SATURATION
+) -> np.ndarray:
+    """What BM25 adds to the dense similarity: saturating, at most `weight`."""
+    return weight * bm25 / (bm25 + saturation)
+
+
 MAX_CLASSIFIER_ARTICLES = 500  # above this (or above the example cap): no classifier, no CV
 MAX_CLASSIFIER_EXAMPLES = 10_000  # LR + 5-fold CV must stay a few seconds of the build
 
@@ -204,6 +222,8 @@ def calibrate(
     oos_share: float,
     unknown_quantile: float,
     use_classifier: bool,
+    lexical: LexicalScores | None = None,
+    lexical_weight: float = 0.0,
 ) -> Calibration:
     """k-fold CV over the articles' own examples (titles + example questions).
 
@@ -225,7 +245,7 @@ def calibrate(
     # an article's only example is never held out (it would vanish from the index)
     holdable = counts[example_labels] >= 2
     fold = np.where(holdable, rank_in_article % FOLDS, -1)
-    probas, denses, truths = [], [], []
+    probas, denses, bonuses, truths = [], [], [], []
     for f in range(FOLDS):
         test = fold == f
         if not test.any():
@@ -238,6 +258,10 @@ def calibrate(
         ).astype(np.float32)
         sims = example_vectors[test] @ vec.T
         denses.append(_dense_per_article(sims, art, wgt, n_articles))
+        bonus = np.zeros_like(denses[-1])
+        if lexical is not None and lexical_weight > 0:
+            bonus = lexical_bonus(lexical(train, test), lexical_weight).astype(np.float32)
+        bonuses.append(bonus)
         if use_classifier:
             clf = fit_classifier(example_vectors[train], example_labels[train], n_articles)
             probas.append(clf.proba(example_vectors[test]))
@@ -247,24 +271,25 @@ def calibrate(
     if not truths:
         return Calibration()
     proba, dense, truth = np.vstack(probas), np.vstack(denses), np.concatenate(truths)
+    boosted = dense + np.vstack(bonuses)  # what the retriever mixes; gates use the raw cosine
     rows = np.arange(len(truth))
     best_wt = (-1.0, 0.0, TEMPERATURE_GRID[1])
     for weight in WEIGHT_GRID if use_classifier else (0.0,):
         for temperature in TEMPERATURE_GRID:
-            acc = float((mix(proba, dense, weight, temperature).argmax(1) == truth).mean())
+            acc = float((mix(proba, boosted, weight, temperature).argmax(1) == truth).mean())
             if acc > best_wt[0] + 1e-9:
                 best_wt = (acc, weight, temperature)
     top1, weight, temperature = best_wt
-    scores = mix(proba, dense, weight, temperature)
+    scores = mix(proba, boosted, weight, temperature)
     top = scores.argmax(1)
     in_sim, in_correct = dense[rows, top], top == truth
     # pseudo out-of-scope: the question's own article removed from the index
-    oos_dense = dense.copy()
-    oos_dense[rows, truth] = -1.0
+    oos_dense, oos_boosted = dense.copy(), boosted.copy()
+    oos_dense[rows, truth] = oos_boosted[rows, truth] = -1.0
     oos_proba = proba.copy()
     oos_proba[rows, truth] = 0.0
     oos_proba /= np.maximum(oos_proba.sum(1, keepdims=True), 1e-12)
-    oos_scores = mix(oos_proba, oos_dense, weight, temperature)
+    oos_scores = mix(oos_proba, oos_boosted, weight, temperature)
     oos_top = oos_scores.argmax(1)
     gates = {
         measure: _choose_answer_gate(
@@ -316,6 +341,8 @@ def learn(
     use_classifier: bool = True,
     cache_dir: Path | None = None,
     name: str = "en",
+    lexical: LexicalScores | None = None,
+    lexical_weight: float = 0.0,
 ) -> Learned:
     """Fit the classifier on all examples and calibrate by CV; cached by content hash."""
     small = n_articles <= MAX_CLASSIFIER_ARTICLES and len(example_labels) <= MAX_CLASSIFIER_EXAMPLES
@@ -329,7 +356,15 @@ def learn(
         digest.update(np.ascontiguousarray(part).tobytes())
     digest.update(
         json.dumps(
-            [VERSION, n_articles, target_precision, oos_share, unknown_quantile, use_classifier]
+            [
+                VERSION,
+                n_articles,
+                target_precision,
+                oos_share,
+                unknown_quantile,
+                use_classifier,
+                lexical_weight if lexical is not None else 0.0,
+            ]
         ).encode()
     )
     key = digest.hexdigest()[:16]
@@ -349,6 +384,8 @@ def learn(
         oos_share,
         unknown_quantile,
         use_classifier,
+        lexical,
+        lexical_weight,
     )
     classifier = None
     if use_classifier and calibration.weight > 0 and len(example_labels):

@@ -16,7 +16,7 @@ import bm25s
 import faiss
 import numpy as np
 
-from knowledge_base.classifier import Learned, learn
+from knowledge_base.classifier import LEXICAL_WEIGHTS, Learned, learn
 from knowledge_base.embedder import Embedder, EmbeddingCache, text_key
 from knowledge_base.loader import Article, ArticleError, load_articles
 from knowledge_base.normalize import for_matching
@@ -104,14 +104,37 @@ def _learn(
     labels = np.array([e.article for e in entries], dtype=np.int64)
     examples = kinds != "passage"
     n_articles = int(labels.max()) + 1 if len(labels) else 0
+    texts = [e.text for e in entries]
+    example_texts = [t for t, keep in zip(texts, examples, strict=True) if keep]
+    fixed_texts = [t for t, keep in zip(texts, examples, strict=True) if not keep]
+    example_labels, fixed_labels = labels[examples], labels[~examples]
+
+    def lexical(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        """BM25 of each held-out example against the fold's training examples + passages,
+        the best entry per article - as the retriever scores a query."""
+        corpus = [t for t, keep in zip(example_texts, train, strict=True) if keep] + fixed_texts
+        owners = np.concatenate([example_labels[train], fixed_labels])
+        bm25 = bm25s.BM25()
+        bm25.index([tokenize(t) for t in corpus] or [[""]], show_progress=False)
+        held_out = [t for t, keep in zip(example_texts, test, strict=True) if keep]
+        out = np.zeros((len(held_out), n_articles), dtype=np.float32)
+        for row, text in enumerate(held_out):
+            tokens = [t for t in tokenize(text) if t in bm25.vocab_dict]
+            if tokens:
+                np.maximum.at(out[row], owners, bm25.get_scores(tokens).astype(np.float32))
+        return out
+
+    weight = LEXICAL_WEIGHTS.get(language.split("-")[0], 0.0)
     return learn(
         vectors[examples],
-        labels[examples],
+        example_labels,
         vectors[~examples],
-        labels[~examples],
+        fixed_labels,
         n_articles,
         cache_dir=cache_dir,
         name=language,
+        lexical=lexical if weight > 0 else None,
+        lexical_weight=weight,
     )
 
 

@@ -9,7 +9,15 @@ from typing import Literal
 
 import numpy as np
 
-from knowledge_base.classifier import MIN_ANSWER_SHARE, Calibration, confidence, mix
+from knowledge_base.classifier import (
+    LEXICAL_SATURATION,
+    LEXICAL_WEIGHTS,
+    MIN_ANSWER_SHARE,
+    Calibration,
+    confidence,
+    lexical_bonus,
+    mix,
+)
 from knowledge_base.embedder import Embedder
 from knowledge_base.index import KnowledgeIndex, LanguageIndex, tokenize
 from knowledge_base.loader import Article
@@ -18,7 +26,6 @@ from knowledge_base.normalize import fallback_chain, for_matching
 Decision = Literal["answer", "clarify", "unknown"]
 # BM25 weight per language: the embedding model is English-only, so the lexical side carries
 # the other languages (bench/kb_multilingual.py: Persian top-1 0.50 → 0.79, others unchanged)
-LEXICAL_WEIGHTS = {"bs": 0.8, "hr": 0.8, "sr": 0.8, "ru": 0.8, "fa": 0.8}
 
 
 @dataclass(frozen=True)
@@ -31,7 +38,7 @@ class RetrieverConfig:
     passage_weight: float = 0.92  # a passage match counts a little less than a question match
     lexical_weight: float = 0.0  # BM25 bonus added to the dense similarity (0 = BM25 unused)
     lexical_weights: Mapping[str, float] = field(default_factory=lambda: dict(LEXICAL_WEIGHTS))
-    lexical_saturation: float = 6.0  # bm25 / (bm25 + this)
+    lexical_saturation: float = LEXICAL_SATURATION  # bm25 / (bm25 + this)
     answer_threshold: float | None = None  # confidence needed to answer (None: calibrated)
     answer_similarity: float | None = None  # cosine to the best article needed to answer
     clarify_threshold: float | None = None  # cosine below which nothing is close: unknown
@@ -111,7 +118,7 @@ class Retriever:
             if tokens:
                 scores = idx.lexical.get_scores(tokens)
                 np.maximum.at(lexical, idx.entry_article, scores.astype(np.float32))
-        boosted = dense + lexical_weight * lexical / (lexical + cfg.lexical_saturation)
+        boosted = dense + lexical_bonus(lexical, lexical_weight, cfg.lexical_saturation)
         classifier = idx.learned.classifier if idx.learned is not None else None
         if classifier is not None and cfg.use_classifier and cal.weight > 0:
             proba = classifier.proba(vector[None, :])
