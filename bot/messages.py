@@ -23,6 +23,7 @@ class IncomingMessage:
     customer: Customer
     vendor_message_id: str | None = None  # for de-duplication of retried deliveries
     language: str | None = None
+    attachment: str | None = None  # "photo", "voice"...: not text; `text` describes it
 
     @property
     def conversation_key(self) -> str:

@@ -73,6 +73,10 @@ class Router:
             if conversation.state in ("queued", "with_agent"):
                 await self._to_agents(conversation, message)
                 return []
+            if msg.attachment:  # the bot reads only text; a person would see it
+                await self.store.set_status(message.id, "unsupported")
+                text = t("text_only", conversation.language)
+                return await self._reply(conversation, [OutgoingMessage(text, sender="system")])
             if conversation.awaiting_rating:
                 rated = RATING.match(msg.text.translate(DIGITS))
                 await self.store.update_conversation(conversation.id, awaiting_rating=False)

@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import warnings
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +28,6 @@ from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.router import InvalidMessage
 from bot.settings import Settings
@@ -257,16 +257,7 @@ class TelegramChannel(Channel):
             return
         text = f"[{kind}] {message.caption}" if message.caption else f"[{kind}]"
         msg = self._incoming(message.chat_id, message.from_user, text, vendor_id)
-        conversation = await self.router.store.conversation(msg.conversation_key)
-        if conversation is not None and conversation.state in ("queued", "with_agent"):
-            await self._route(msg)  # a person reads it: the agent sees "[photo] caption"
-            return
-        stored = await self.router.store.store_incoming(msg, status="unsupported")
-        if stored.created:
-            language = stored.conversation.language or msg.language
-            reply = OutgoingMessage(t("text_only", language), sender="system")
-            await self.router.store.store_outgoing(stored.conversation.id, [reply])
-            await self.send(msg.chat_id, [reply])
+        await self._route(replace(msg, attachment=kind))
 
     async def _on_button(self, update: Update) -> None:
         query = update.callback_query
