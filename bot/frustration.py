@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from knowledge_base.normalize import cyrillic_to_latin
+
 DECAY = 0.5
 WEIGHTS = {
     "complaint": 0.5,  # Rasa understood a complaint
@@ -23,7 +25,11 @@ WEIGHTS = {
 NEGATIVE = re.compile(
     r"\b(did ?n[o']?t help|does ?n[o']?t help|not helpful|useless|not what i asked|"
     r"wrong answer|that'?s not it|you don'?t understand|not working|still (not|no))\b"
-    r"|nije pomoglo|ne pomaže|не помогло|бесполезно|کمکی نکرد",
+    r"|\b(nije (mi )?pomoglo|ne pomaže|ne pomaze|ne razumiješ|ne razumes|ne razumeš|"
+    r"beskorisn\w*|to nije to|i dalje ne)\b"
+    r"|\b(не помогло|не помогает|бесполезн\w*|не то|вы не понимаете|ты не понимаешь|"
+    r"не работает|всё равно не|все равно не)\b"
+    r"|کمکی نکرد|کمک نکرد|بی‌فایده|بی فایده|متوجه نمی‌شوی|متوجه نمی‌شوید|کار نمی‌کند",
     re.IGNORECASE,
 )
 INSULTS = re.compile(
@@ -69,11 +75,12 @@ def assess(
 ) -> Assessment:
     """Signals of one customer message, given what came before in the conversation."""
     signals = []
+    words = f"{text}\n{cyrillic_to_latin(text)}"  # Serbian Cyrillic matches the Latin words
     if intent == "complain":
         signals.append("complaint")
-    if INSULTS.search(text):
+    if INSULTS.search(words):
         signals.append("insult")
-    if NEGATIVE.search(text) or (intent == "deny" and after_answer):
+    if NEGATIVE.search(words) or (intent == "deny" and after_answer):
         signals.append("negative_reaction")
     if _repeated(text, earlier_texts):
         signals.append("repeated_question")

@@ -39,6 +39,21 @@ def test_insults_in_our_customers_languages():
     assert "insult" in signals("ты тупой бот")
 
 
+def test_negative_reactions_in_our_customers_languages():
+    for text in [
+        "to mi nije pomoglo",  # bs/hr/sr Latin
+        "то ми није помогло",  # sr Cyrillic
+        "Ti me ne razumiješ",
+        "это не помогло",  # ru
+        "всё равно не работает",
+        "این کمکی نکرد",  # fa
+        "بی‌فایده است",
+    ]:
+        assert signals(text) == ["negative_reaction"], text
+    assert signals("то је тачно, хвала") == []  # Serbian Cyrillic without a complaint
+    assert signals("ти си глуп бот") == ["insult"]
+
+
 def test_signals_add_up_across_messages():
     first = assess("WHERE IS MY PARCEL", "question", [], 0.0, 0, False)
     second = assess("that didn't help", "deny", ["WHERE IS MY PARCEL"], first.score, 0, True)
