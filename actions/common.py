@@ -6,14 +6,12 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from bot.i18n import t
-
-HUMAN_BUTTON = {"title": t("human_button"), "payload": "/ask_human"}
+from bot import messages
 
 
 def human_button(language: str | None) -> dict[str, str]:
-    """The "Talk to a person" button, titled in the customer's language."""
-    return {"title": t("human_button", language), "payload": "/ask_human"}
+    """The "Talk to a person" button, titled in the customer's language, as Rasa takes it."""
+    return messages.human_button(language).to_dict()
 
 
 def metadata(tracker: Tracker) -> dict[str, Any]:

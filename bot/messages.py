@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.i18n import t
+
 
 @dataclass(frozen=True)
 class Customer:
@@ -37,6 +39,14 @@ class Button:
 
     def to_dict(self) -> dict[str, str]:
         return {"title": self.title, "payload": self.payload}
+
+
+ASK_HUMAN = "/ask_human"  # the Rasa intent a "Talk to a person" button sends
+
+
+def human_button(language: str | None) -> Button:
+    """The "Talk to a person" button, titled in the customer's language."""
+    return Button(t("human_button", language), ASK_HUMAN)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bot import frustration
 from bot.handoff import Deliver, Handoffs
 from bot.i18n import t
 from bot.language import LanguageDetection
-from bot.messages import Button, IncomingMessage, OutgoingMessage
+from bot.messages import IncomingMessage, OutgoingMessage, human_button
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage.models import Conversation, Message
 from bot.storage.repo import Store
@@ -157,8 +157,7 @@ class Router:
 
     @staticmethod
     def _no_answer(language: str | None) -> OutgoingMessage:
-        button = Button(t("human_button", language), "/ask_human")
-        return OutgoingMessage(t("no_answer", language), [button], sender="system")
+        return OutgoingMessage(t("no_answer", language), [human_button(language)], sender="system")
 
     @staticmethod
     def _interpret(
