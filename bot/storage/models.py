@@ -36,6 +36,9 @@ class Customer(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str | None] = mapped_column(String(16))
+    # set when the shop vouched for the customer (identity verification, HMAC of the user id)
+    verified_id: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(255))
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -63,10 +66,13 @@ class Message(Base):
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     sender: Mapped[str] = mapped_column(String(16))  # customer | bot | agent | system
     text: Mapped[str] = mapped_column(Text, default="")
+    length: Mapped[int | None] = mapped_column(Integer)  # the text's length before truncation
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     vendor_message_id: Mapped[str | None] = mapped_column(String(255))
     # in: received -> processed | pending (Rasa unreachable, retried later) | rejected
-    status: Mapped[str] = mapped_column(String(16), default="received")
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    # when the turn was sent to Rasa: a retry asks Rasa's tracker first, never sends it twice
+    rasa_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     intent: Mapped[str | None] = mapped_column(String(64))
     intent_confidence: Mapped[float | None] = mapped_column(Float)
     # what the bot tried for this message: {"decision", "article", "candidates": [...]}
@@ -98,6 +104,7 @@ class Agent(Base):
     display_name: Mapped[str] = mapped_column(String(128))
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2
     role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | admin
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -110,6 +117,32 @@ class AuthSession(Base):
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"), index=True)
     csrf: Mapped[str] = mapped_column(String(64))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailure(Base):
+    """A failed agent login: recent ones per account and per address slow the next tries."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+
+class WebSession(Base):
+    """A web-chat credential: the widget holds the token, the table only its SHA-256. Several
+    tokens may share one session (a verified customer's devices)."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session: Mapped[str] = mapped_column(String(128), index=True)
+    verified_user: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Handoff(Base):
