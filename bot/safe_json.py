@@ -35,7 +35,8 @@ def check_string(value: str, where: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise BadInput(f"{where} contains an unpaired surrogate (\\u{ord(value[exc.start]):04x})")
+        code = ord(value[exc.start])
+        raise BadInput(f"{where} contains an unpaired surrogate (\\u{code:04x})") from None
     return value
 
 
