@@ -63,6 +63,9 @@ class Settings:
     max_message_chars: int = 4000
     frustration_threshold: float = 0.7
     secure_cookies: bool = False  # set true behind HTTPS
+    # Web chat: the shop's secret for identity verification (HMAC-SHA256 of the user id)
+    identity_secret: str = ""
+    web_session_days: int = 90  # a widget's token lapses after this many days unused
     # Telegram (the channel is on when a token is set)
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"  # a local fake in tests
@@ -120,6 +123,8 @@ ENV: dict[str, tuple[str, Any]] = {
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),
     "FRUSTRATION_THRESHOLD": ("frustration_threshold", float),
     "SUPPORTBOT_SECURE_COOKIES": ("secure_cookies", _bool),
+    "IDENTITY_SECRET": ("identity_secret", str),
+    "WEB_SESSION_DAYS": ("web_session_days", int),
     "TELEGRAM_TOKEN": ("telegram_token", str),
     "TELEGRAM_API_URL": ("telegram_api_url", str),
     "TELEGRAM_WEBHOOK_URL": ("telegram_webhook_url", str),
