@@ -18,6 +18,10 @@ from sqlalchemy.ext.asyncio import (
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+class StorageUnavailable(RuntimeError):
+    """The database cannot be reached or used right now; the caller answers 503 and retries."""
+
+
 def normalise_url(url: str) -> str:
     """Accept plain `postgresql://` / `sqlite://` URLs and pick the async drivers."""
     if url.startswith(("postgres://", "postgresql://")):

@@ -192,6 +192,24 @@ class Store:
             )
             return list(rows.scalars())
 
+    async def transcript_page(
+        self, key: str, before: int | None = None, limit: int = 50
+    ) -> tuple[list[Message], bool]:
+        """At most `limit` messages before message id `before` (or the latest), oldest first,
+        and whether there are older ones."""
+        query = (
+            select(Message)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Conversation.key == key)
+        )
+        if before is not None:
+            query = query.where(Message.id < before)
+        async with self.db.session() as s:
+            rows = list(
+                (await s.execute(query.order_by(Message.id.desc()).limit(limit + 1))).scalars()
+            )
+        return list(reversed(rows[:limit])), len(rows) > limit
+
     async def earlier_customer_messages(
         self, conversation_id: int, before_id: int, limit: int = 20
     ) -> list[Message]:
