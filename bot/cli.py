@@ -36,6 +36,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="info",
         ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,  # a bigger message closes the socket with 1009
     )
     return 0
 

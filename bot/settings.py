@@ -36,6 +36,13 @@ def _runtime(value: str) -> str:
     return value
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("expected a positive number of bytes")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
@@ -63,6 +70,9 @@ class Settings:
     max_message_chars: int = 4000
     frustration_threshold: float = 0.7
     secure_cookies: bool = False  # set true behind HTTPS
+    # Limits on what a client may send (bigger requests get 413, bigger frames close 1009)
+    max_body_bytes: int = 64 * 1024  # one HTTP request body
+    max_frame_bytes: int = 64 * 1024  # one WebSocket message
     # Web chat: the shop's secret for identity verification (HMAC-SHA256 of the user id)
     identity_secret: str = ""
     web_session_days: int = 90  # a widget's token lapses after this many days unused
@@ -123,6 +133,8 @@ ENV: dict[str, tuple[str, Any]] = {
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),
     "FRUSTRATION_THRESHOLD": ("frustration_threshold", float),
     "SUPPORTBOT_SECURE_COOKIES": ("secure_cookies", _bool),
+    "MAX_BODY_BYTES": ("max_body_bytes", _positive),
+    "MAX_FRAME_BYTES": ("max_frame_bytes", _positive),
     "IDENTITY_SECRET": ("identity_secret", str),
     "WEB_SESSION_DAYS": ("web_session_days", int),
     "TELEGRAM_TOKEN": ("telegram_token", str),

@@ -10,6 +10,8 @@ from typing import Any
 
 import uvicorn
 
+from bot.settings import Settings
+
 
 def bound_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -19,12 +21,21 @@ def bound_socket(port: int = 0) -> socket.socket:
 
 
 @asynccontextmanager
-async def serve(app: Any, sock: socket.socket | None = None) -> AsyncIterator[str]:
-    """Run `app` with uvicorn on `sock` (or a new one); yields its base URL."""
+async def serve(
+    app: Any, sock: socket.socket | None = None, max_frame_bytes: int = Settings.max_frame_bytes
+) -> AsyncIterator[str]:
+    """Run `app` with uvicorn on `sock` (or a new one), as `supportbot run` does (WebSocket
+    messages over `max_frame_bytes` close the socket with 1009); yields its base URL."""
     sock = sock or bound_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+            ws="websockets-sansio",
+            ws_max_size=max_frame_bytes,
+        )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
