@@ -5,10 +5,11 @@ aliases `Reader`, `Writer` and `Admin` when the routes are declared.)
 
 Every endpoint but login needs the session cookie; every state-changing one also needs the
 session's CSRF token in the `X-CSRF-Token` header. Admin-only: managing saved replies.
+Repeated failed logins for one account or from one address get 429 with `Retry-After`.
 """
 
+import asyncio
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import delete, select
 from starlette.websockets import WebSocketDisconnect
 
 from bot.agent_events import AgentEvents
-from bot.auth import AgentDirectory
+from bot.auth import SESSION_LIFETIME, AgentDirectory, LiveSession, Throttled
 from bot.handoff import HandoffError, Handoffs
 from bot.handoff_context import HandoffViews
 from bot.storage.models import Agent, SavedReply
@@ -54,12 +55,6 @@ class SavedReplyBody(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
 
-@dataclass(frozen=True)
-class Session:
-    agent: Agent
-    csrf: str
-
-
 def agent_json(agent: Agent) -> dict[str, Any]:
     return {
         "id": agent.id,
@@ -78,26 +73,28 @@ def build_agent_api(
 ) -> APIRouter:
     api = APIRouter()
 
-    async def session(request: Request) -> Session:
+    async def session(request: Request) -> LiveSession:
         found = await directory.session(request.cookies.get(COOKIE))
         if found is None:
             raise HTTPException(401, "log in first")
-        return Session(*found)
+        return found
 
-    async def writer(request: Request, current: Annotated[Session, Depends(session)]) -> Session:
+    async def writer(
+        request: Request, current: Annotated[LiveSession, Depends(session)]
+    ) -> LiveSession:
         token = request.headers.get("x-csrf-token", "")
         if not secrets.compare_digest(token, current.csrf):
             raise HTTPException(403, "missing or wrong X-CSRF-Token header")
         return current
 
-    async def admin(current: Annotated[Session, Depends(writer)]) -> Session:
+    async def admin(current: Annotated[LiveSession, Depends(writer)]) -> LiveSession:
         if current.agent.role != "admin":
             raise HTTPException(403, "admins only")
         return current
 
-    Reader = Annotated[Session, Depends(session)]
-    Writer = Annotated[Session, Depends(writer)]
-    Admin = Annotated[Session, Depends(admin)]
+    Reader = Annotated[LiveSession, Depends(session)]
+    Writer = Annotated[LiveSession, Depends(writer)]
+    Admin = Annotated[LiveSession, Depends(admin)]
 
     async def handoff_json(handoff_id: int) -> dict[str, Any]:
         item = await views.item(handoff_id)
@@ -126,10 +123,23 @@ def build_agent_api(
             raise HTTPException(404, "not found")
         return FileResponse(allowed[name])
 
-    @api.post("/api/agent/login", tags=["agents"])
-    async def login(body: LoginBody, response: Response) -> dict[str, Any]:
+    @api.post(
+        "/api/agent/login",
+        tags=["agents"],
+        responses={
+            401: {"description": "Wrong username or password, or a disabled account"},
+            429: {"description": "Too many failed logins: wait `Retry-After` seconds"},
+        },
+    )
+    async def login(body: LoginBody, request: Request, response: Response) -> dict[str, Any]:
         """Log in; sets an HttpOnly session cookie and returns the CSRF token."""
-        result = await directory.login(body.username, body.password)
+        address = request.client.host if request.client else "-"
+        try:
+            result = await directory.login(body.username, body.password, address)
+        except Throttled as exc:
+            raise HTTPException(
+                429, str(exc), headers={"Retry-After": str(exc.retry_after)}
+            ) from None
         if result is None:
             raise HTTPException(401, "wrong username or password")
         response.set_cookie(
@@ -138,14 +148,16 @@ def build_agent_api(
             httponly=True,
             samesite="strict",
             secure=secure_cookies,
-            max_age=12 * 3600,
+            max_age=int(SESSION_LIFETIME.total_seconds()),
             path="/",
         )
         return {"agent": agent_json(result.agent), "csrf": result.csrf}
 
     @api.post("/api/agent/logout", tags=["agents"])
-    async def logout(request: Request, response: Response, _: Writer) -> dict[str, Any]:
+    async def logout(request: Request, response: Response, current: Writer) -> dict[str, Any]:
+        """End this session; its open live-update sockets are closed (code 4401)."""
         await directory.logout(request.cookies.get(COOKIE))
+        await events.end_session(current.id, "logged out")
         response.delete_cookie(COOKIE, path="/")
         return {}
 
@@ -233,20 +245,28 @@ def build_agent_api(
 
     @api.websocket("/api/agent/ws")
     async def live(websocket: WebSocket) -> None:
+        """Live events for the console; closed with 4401 when the login session ends."""
         origin = websocket.headers.get("origin")
         host = websocket.headers.get("host", "")
-        found = await directory.session(websocket.cookies.get(COOKIE))
+        token = websocket.cookies.get(COOKIE)
+        found = await directory.session(token)
         if found is None or (origin and origin.split("://", 1)[-1] != host):
             await websocket.close(code=1008)
             return
         await websocket.accept()
-        events.join(websocket, found[0])
+        events.join(websocket, found.agent, found.id, found.expires_at)
+
+        async def still_valid() -> bool:
+            return await directory.session(token) is not None
+
+        watcher = asyncio.create_task(events.watch(websocket, still_valid))
         try:
             while True:
                 await websocket.receive_text()  # pings; the console only listens
         except WebSocketDisconnect:
             pass
         finally:
+            watcher.cancel()
             events.leave(websocket)
 
     return api

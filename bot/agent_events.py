@@ -1,37 +1,104 @@
-"""Live updates for the agent console: who is connected, and broadcasting events to them."""
+"""Live updates for the agent console: who is connected, and broadcasting events to them.
+
+Every socket belongs to one login session. It is closed (code 4401 and a reason) when that
+session ends: on logout, when it expires (checked before every broadcast), and when it is found
+revoked or its agent disabled (checked every `recheck_seconds`, which also catches a logout,
+a password reset or a disabling done by another hub or by the CLI)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import WebSocket
 
-from bot.storage.models import Agent
+from bot.storage.models import Agent, utcnow
 
 log = logging.getLogger(__name__)
 
+SESSION_ENDED = 4401  # the WebSocket twin of HTTP 401: log in again
+
+
+@dataclass(frozen=True)
+class _Member:
+    username: str
+    session: str  # the login session's id
+    expires_at: datetime | None
+
 
 class AgentEvents:
-    def __init__(self) -> None:
-        self._sockets: dict[WebSocket, str] = {}
+    def __init__(self, recheck_seconds: float = 30.0) -> None:
+        self.recheck_seconds = recheck_seconds
+        self._sockets: dict[WebSocket, _Member] = {}
 
-    def join(self, socket: WebSocket, agent: Agent) -> None:
-        self._sockets[socket] = agent.username
+    def join(
+        self,
+        socket: WebSocket,
+        agent: Agent,
+        session: str = "",
+        expires_at: datetime | None = None,
+    ) -> None:
+        self._sockets[socket] = _Member(agent.username, session, expires_at)
 
     def leave(self, socket: WebSocket) -> None:
         self._sockets.pop(socket, None)
 
     def online(self) -> set[str]:
-        return set(self._sockets.values())
+        return {member.username for member in self._sockets.values()}
 
     def anyone_online(self) -> bool:
         return bool(self._sockets)
 
+    async def end_session(self, session: str, reason: str) -> int:
+        """Close the sockets of one login session; how many were closed."""
+        ended = [s for s, m in list(self._sockets.items()) if m.session == session]
+        for socket in ended:
+            await self._close(socket, reason)
+        return len(ended)
+
+    async def close_expired(self) -> int:
+        now = utcnow()
+        expired = [
+            s
+            for s, m in list(self._sockets.items())
+            if m.expires_at is not None and m.expires_at <= now
+        ]
+        for socket in expired:
+            await self._close(socket, "session expired")
+        return len(expired)
+
+    async def watch(self, socket: WebSocket, still_valid: Callable[[], Awaitable[bool]]) -> None:
+        """Until the socket leaves: every `recheck_seconds`, close it if its session ended."""
+        while socket in self._sockets:
+            await asyncio.sleep(self.recheck_seconds)
+            if socket not in self._sockets:
+                return
+            try:
+                valid = await still_valid()
+            except Exception:  # the database is down: keep the socket, look again later
+                log.warning("could not recheck an agent socket's session", exc_info=True)
+                continue
+            if not valid:
+                await self._close(socket, "session ended")
+
     async def broadcast(self, event: dict[str, Any]) -> None:
+        await self.close_expired()
         for socket in list(self._sockets):
             try:
                 await socket.send_json(event)
             except Exception:
                 log.debug("dropping a closed agent socket")
                 self.leave(socket)
+
+    async def _close(self, socket: WebSocket, reason: str) -> None:
+        member = self._sockets.pop(socket, None)
+        if member:
+            log.info("closing %s's console socket: %s", member.username, reason)
+        try:
+            await socket.close(code=SESSION_ENDED, reason=reason)
+        except Exception:
+            log.debug("agent socket already closed")

@@ -91,7 +91,7 @@ async def test_a_policy_article_is_shown_then_handed_over(running: Running):
 
 async def test_resolve_resumes_the_bot_which_asks_for_and_stores_a_rating(running: Running):
     hub = running.hub
-    agent = await hub.agents.create("e2e-rater", "password123", display_name="Maria")
+    agent = await hub.agents.create("e2e-rater", "a long password", display_name="Maria")
     await running.chat("t-rating", "I want to talk to a human")
     conversation = await hub.store.conversation("web:t-rating")
     assert conversation
