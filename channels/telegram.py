@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import re
 import warnings
@@ -30,9 +29,12 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.router import InvalidMessage
+from bot.safe_json import loads_object
 from bot.settings import Settings
+from bot.storage.db import StorageUnavailable
 from channels.base import Channel
 from channels.telegram_render import find_payload, is_key, render
+from channels.telegram_update import check_update
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +155,7 @@ class TelegramChannel(Channel):
 
     async def _poll(self) -> None:
         offset: int | None = None
-        failures = 0
+        failures = outages = 0
         attempts: dict[int, int] = {}
         while True:
             try:
@@ -170,6 +172,12 @@ class TelegramChannel(Channel):
             for update in updates:
                 try:
                     await self.process(update)
+                except StorageUnavailable:  # not the update's fault: wait, then the same one
+                    outages += 1
+                    delay = self._backoff(outages)
+                    log.warning("telegram: database unavailable; retrying in %.1f s", delay)
+                    await asyncio.sleep(delay)
+                    break
                 except Exception:
                     tries = attempts[update.update_id] = attempts.get(update.update_id, 0) + 1
                     if tries < self.max_attempts:
@@ -179,6 +187,7 @@ class TelegramChannel(Channel):
                     log.exception(
                         "telegram: update %s skipped after %d tries", update.update_id, tries
                     )
+                outages = 0
                 attempts.pop(update.update_id, None)
                 offset = update.update_id + 1
 
@@ -191,15 +200,22 @@ class TelegramChannel(Channel):
         async def webhook(request: Request) -> JSONResponse:
             if not self._secret_ok(request.headers.get(SECRET_HEADER)):
                 return JSONResponse({"error": "wrong or missing secret token"}, 403)
+            body = await request.body()
             try:
-                data = json.loads(await request.body())
-                if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                    raise ValueError("not a Telegram update (no update_id)")
+                data = loads_object(body, "the update")
+                check_update(data)
                 update = Update.de_json(data, self.bot)
-            except Exception as exc:  # any malformed body, whatever PTB's parser raises
-                return JSONResponse({"error": f"the body is not a Telegram update: {exc}"}, 400)
+            except Exception as exc:  # BadInput, or whatever else PTB's parser refuses
+                return JSONResponse({"error": f"not a Telegram update: {exc}"}, 400)
             try:
                 await self.process(update)
+            except StorageUnavailable:  # Telegram delivers the update again later
+                log.warning("telegram: database unavailable; update %s refused", update.update_id)
+                return JSONResponse(
+                    {"error": "the database is unavailable; deliver the update again later"},
+                    503,
+                    headers={"Retry-After": "5"},
+                )
             except Exception:  # Telegram delivers the update again; de-duplication holds
                 log.exception("telegram: update %s failed", update.update_id)
                 return JSONResponse({"error": "the update could not be handled"}, 500)

@@ -6,11 +6,13 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from bot.settings import Settings
+from bot.storage.db import Database
 
 
 def bound_socket(port: int = 0) -> socket.socket:
@@ -48,3 +50,26 @@ async def serve(
         server.should_exit = True
         await task
         sock.close()
+
+
+def _take_away(path: Path) -> None:
+    path.rename(path.with_suffix(".away"))
+    path.mkdir()  # a directory where the file was: SQLite cannot open it
+
+
+def _bring_back(path: Path) -> None:
+    path.rmdir()
+    path.with_suffix(".away").rename(path)
+
+
+@asynccontextmanager
+async def sqlite_outage(db: Database) -> AsyncIterator[None]:
+    """Make a SQLite database unreachable for real, then bring it back."""
+    assert db.is_sqlite
+    await db.engine.dispose()  # open connections would hide the outage
+    path = Path(db.url.split("///", 1)[-1])
+    await asyncio.to_thread(_take_away, path)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(_bring_back, path)

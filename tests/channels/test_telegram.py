@@ -28,7 +28,7 @@ from channels.registry import CHANNELS
 from channels.telegram import SECRET_HEADER, TelegramChannel, TelegramConfigError
 from tests.channels.fake_telegram import FakeTelegram
 from tests.fake_rasa import FakeRasa
-from tests.support import serve
+from tests.support import serve, sqlite_outage
 
 UPDATES = Path(__file__).parent / "telegram_updates"
 TEXT_ONLY = t("text_only", "en")  # the recorded users speak English or German (no catalog)
@@ -150,6 +150,67 @@ async def test_malformed_body_is_a_400_not_a_crash(hook: Tg, body: bytes):
     assert "not a Telegram update" in response.json()["error"]
     assert await hook.store.conversation(KEY) is None
     # and the channel still works
+    assert (await hook.post(update("text"))).status_code == 200
+    assert hook.sent() == ["echo: where is my card?"]
+
+
+def changed(name: str, path: str, value: Any) -> bytes:
+    """A recorded update with the field at `path` (dotted) set to `value`, or removed (None)."""
+    data = update(name)
+    *parents, last = path.split(".")
+    node = data
+    for part in parents:
+        node = node[part]
+    if value is None:
+        del node[last]
+    else:
+        node[last] = value
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (changed("text", "message.chat", None), "update.message.chat is missing"),
+        (changed("text", "message.chat", {"type": "private"}), "message.chat.id is missing"),
+        (changed("text", "message.chat.id", "5005001"), "chat.id must be an integer"),
+        (changed("text", "message.chat.id", True), "chat.id must be an integer"),
+        (changed("text", "message.text", 42), "message.text must be a string"),
+        (changed("text", "message.from.language_code", {}), "language_code must be a string"),
+        (changed("text", "message.from", []), "message.from must be an object"),
+        (changed("callback_query", "callback_query.from", None), "callback_query.from is"),
+        (changed("callback_query", "callback_query.data", ["x"]), "data must be a string"),
+        (changed("text", "update_id", "815570001"), "update_id must be an integer"),
+        (b'{"update_id": 1, "message": "\xff\xfe"}', "not valid UTF-8"),
+        (b'{"update_id": 1, "message": {"text": "\\ud800"}}', "unpaired surrogate"),
+        (b'{"update_id": 1, "message": {"text": "a\\u0000b"}}', "NUL"),
+        (b'{"update_id": 1, "x": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested more than"),
+    ],
+    ids=[
+        "no chat", "chat without id", "chat id text", "chat id bool", "text a number",
+        "language an object", "from a list", "button without from", "button data a list",
+        "update id text", "invalid utf-8", "lone surrogate", "NUL", "deep nesting",
+    ],
+)  # fmt: skip
+async def test_a_malformed_update_is_a_400_with_the_reason(hook: Tg, body: bytes, reason: str):
+    response = await hook.post(body)
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+    assert await hook.store.conversation(KEY) is None
+    assert (await hook.post(update("text"))).status_code == 200
+    assert hook.sent() == ["echo: where is my card?"]
+
+
+async def test_an_update_during_a_database_outage_is_a_503_and_answered_when_redelivered(
+    hook: Tg,
+):
+    async with sqlite_outage(hook.store.db):
+        response = await hook.post(update("text"))
+        assert response.status_code == 503
+        assert "deliver the update again" in response.json()["error"]
+        assert response.headers["retry-after"]
+        assert hook.sent() == []
+    # Telegram delivers it again once the database is back: answered once
     assert (await hook.post(update("text"))).status_code == 200
     assert hook.sent() == ["echo: where is my card?"]
 
