@@ -31,8 +31,11 @@ class _Member:
 
 
 class AgentEvents:
-    def __init__(self, recheck_seconds: float = 30.0) -> None:
+    def __init__(
+        self, recheck_seconds: float = 30.0, clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.recheck_seconds = recheck_seconds
+        self.clock = clock
         self._sockets: dict[WebSocket, _Member] = {}
 
     def join(
@@ -61,7 +64,7 @@ class AgentEvents:
         return len(ended)
 
     async def close_expired(self) -> int:
-        now = utcnow()
+        now = self.clock()
         expired = [
             s
             for s, m in list(self._sockets.items())

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 import pytest
 import websockets
+from sqlalchemy import select, update
 
 from bot.app import create_app
 from bot.hub import Hub
 from bot.messages import Customer, IncomingMessage
 from bot.settings import Settings
+from bot.storage.models import AuthSession, LoginFailure, utcnow
 from tests.conftest import free_port
 from tests.support import serve
 
@@ -231,3 +236,146 @@ async def test_a_hub_restart_keeps_the_queue_the_claim_and_the_transcript(hub: H
         await again.handoffs.reply(queue["web:claimed"]["id"], ana, "Yes, still here.")
     finally:
         await again.stop()
+
+
+# ---------------------------------------------------------------- login that cannot be guessed
+
+
+def client_from(url: str, address: str) -> httpx.AsyncClient:
+    """A client whose requests come from `address` (any 127.x.y.z is this machine on Linux)."""
+    return httpx.AsyncClient(
+        base_url=url, transport=httpx.AsyncHTTPTransport(local_address=address)
+    )
+
+
+async def attempt(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await client.post("/api/agent/login", json={"username": username, "password": password})
+
+
+async def test_repeated_wrong_passwords_get_429_with_retry_after(site):
+    url, _ = site
+    async with client_from(url, "127.0.0.2") as attacker:
+        codes = [(await attempt(attacker, "ana", "guess number one")).status_code for _ in range(5)]
+        assert codes == [401] * 5
+        refused = await attempt(attacker, "ana", "correct horse")  # even the right one now
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["retry-after"]) <= 30
+        assert "too many failed logins" in refused.json()["error"]
+    async with client_from(url, "127.0.0.3") as ana:  # the account is locked, wherever from
+        assert (await attempt(ana, "ana", "correct horse")).status_code == 429
+        assert (await attempt(ana, "root", "admin password")).status_code == 200  # others aren't
+
+
+async def test_one_address_guessing_many_accounts_is_stopped_but_others_are_not(site):
+    url, _ = site
+    async with client_from(url, "127.0.0.4") as sprayer:
+        for i in range(20):
+            response = await attempt(sprayer, f"user{i}", "summer of twenty")
+            assert response.status_code == 401
+        refused = await attempt(sprayer, "root", "admin password")
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    async with client_from(url, "127.0.0.5") as colleague:
+        assert (await attempt(colleague, "root", "admin password")).status_code == 200
+
+
+async def test_a_good_login_works_again_after_the_wait(site):
+    url, hub = site
+    async with client_from(url, "127.0.0.6") as client:
+        for _ in range(5):
+            await attempt(client, "ana", "guess number two")
+        assert (await attempt(client, "ana", "correct horse")).status_code == 429
+        async with hub.db.session() as s:  # let the 30 s go by
+            for row in (await s.execute(select(LoginFailure))).scalars():
+                row.created_at = row.created_at - timedelta(seconds=31)
+            await s.commit()
+        assert (await attempt(client, "ana", "correct horse")).status_code == 200
+        # the success cleared the failures: a single typo is a plain 401 again
+        assert (await attempt(client, "ana", "correct horsf")).status_code == 401
+
+
+async def test_a_disabled_agent_is_refused_and_their_cookie_stops_working(site):
+    url, hub = site
+    async with login(url, "ana", "correct horse") as (client, _):
+        await hub.agents.set_disabled("ana", True)
+        assert (await client.get("/api/agent/me")).status_code == 401
+        again = await attempt(client, "ana", "correct horse")
+        assert again.status_code == 401 and again.json() == {"error": "wrong username or password"}
+    await hub.agents.set_disabled("ana", False)
+    async with login(url, "ana", "correct horse"):
+        pass
+
+
+# ---------------------------------------------------------------- live sockets and sessions
+
+
+def live_socket(url: str, client: httpx.AsyncClient) -> websockets.connect:
+    cookie = client.cookies.get("sb_session")
+    return websockets.connect(
+        url.replace("http", "ws") + "/api/agent/ws",
+        additional_headers={"Cookie": f"sb_session={cookie}"},
+    )
+
+
+async def closed_with(socket: websockets.ClientConnection) -> tuple[int, str]:
+    """The close code and reason the server sends next; no event may come before it."""
+    with pytest.raises(websockets.exceptions.ConnectionClosed) as closed:
+        async with asyncio.timeout(10):
+            event = await socket.recv()
+            pytest.fail(f"an event reached an ended session: {event!r}")
+    assert closed.value.rcvd is not None, "closed without a close frame"
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def test_logout_closes_that_sessions_sockets_only(site):
+    url, hub = site
+    async with (
+        login(url, "ana", "correct horse") as (laptop, laptop_csrf),
+        login(url, "ana", "correct horse") as (phone, _),
+    ):
+        async with live_socket(url, laptop) as laptop_ws, live_socket(url, phone) as phone_ws:
+            await hub.events.broadcast({"type": "queue"})
+            assert json.loads(await laptop_ws.recv()) == {"type": "queue"}
+            assert json.loads(await phone_ws.recv()) == {"type": "queue"}
+            response = await laptop.post("/api/agent/logout", headers={"X-CSRF-Token": laptop_csrf})
+            assert response.status_code == 200
+            assert await closed_with(laptop_ws) == (4401, "logged out")
+            await hub.events.broadcast({"type": "queue"})
+            assert json.loads(await phone_ws.recv()) == {"type": "queue"}  # still live
+
+
+async def test_an_expired_sessions_socket_is_closed_on_the_next_event(site):
+    url, hub = site
+    async with login(url, "ana", "correct horse") as (client, _):
+        async with live_socket(url, client) as socket:
+            await hub.events.broadcast({"type": "queue"})
+            assert json.loads(await socket.recv()) == {"type": "queue"}
+            await expire_sessions(hub)
+            hub.events.clock = lambda: utcnow() + timedelta(hours=13)  # past the 12 h lifetime
+            await hub.events.broadcast({"type": "queue", "secret": "not for you"})
+            assert await closed_with(socket) == (4401, "session expired")
+        assert (await client.get("/api/agent/me")).status_code == 401
+
+
+async def test_sockets_are_closed_when_their_session_ends_elsewhere(site):
+    """Expiry, a reset or disabling done by the CLI or another hub: found by the periodic check."""
+    url, hub = site
+    hub.events.recheck_seconds = 0.05
+    async with login(url, "ana", "correct horse") as (ana, _):
+        async with live_socket(url, ana) as socket:
+            await expire_sessions(hub)
+            assert await closed_with(socket) == (4401, "session ended")
+    async with login(url, "ana", "correct horse") as (ana, _):
+        async with live_socket(url, ana) as socket:
+            await hub.agents.set_disabled("ana", True)
+            assert await closed_with(socket) == (4401, "session ended")
+    await hub.agents.set_disabled("ana", False)
+    async with login(url, "ana", "correct horse") as (ana, _):
+        async with live_socket(url, ana) as socket:
+            await hub.agents.reset_password("ana", "a fresh passphrase")
+            assert await closed_with(socket) == (4401, "session ended")
+
+
+async def expire_sessions(hub: Hub) -> None:
+    async with hub.db.session() as s:
+        await s.execute(update(AuthSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+        await s.commit()
