@@ -7,9 +7,16 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bot.auth import AgentDirectory
+
+T = TypeVar("T")
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -132,34 +139,118 @@ def _cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_agents_add(settings: Settings, args: argparse.Namespace) -> int:
-    import getpass
-
-    from bot.auth import AccountError, AgentDirectory
+def _directory_call(settings: Settings, call: Callable[[AgentDirectory], Awaitable[T]]) -> T:
+    """Run one AgentDirectory call against the configured database."""
+    from bot.auth import AgentDirectory
     from bot.storage.db import Database
 
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {args.username}: ")
-        if getpass.getpass("Repeat it: ") != password:
-            print("error: the passwords differ", file=sys.stderr)
-            return 2
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-
-    async def add() -> None:
+    async def run() -> T:
         db = Database(settings.db_url)
         try:
             await db.migrate()
-            await AgentDirectory(db).create(args.username, password, args.role, args.name)
+            return await call(AgentDirectory(db))
         finally:
             await db.close()
 
+    return asyncio.run(run())
+
+
+def _new_password(username: str, from_stdin: bool) -> str | None:
+    """Read from stdin (one line), or ask twice on the terminal; None (and a message) if not."""
+    import getpass
+
+    if from_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            print("error: no password on standard input", file=sys.stderr)
+            return None
+        return password
+    password = getpass.getpass(f"New password for {username}: ")
+    if getpass.getpass("Repeat it: ") != password:
+        print("error: the passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+def _account_command(
+    settings: Settings, call: Callable[[AgentDirectory], Awaitable[T]]
+) -> T | None:
+    from bot.auth import AccountError
+
     try:
-        asyncio.run(add())
+        return _directory_call(settings, call)
     except AccountError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _cmd_agents_add(settings: Settings, args: argparse.Namespace) -> int:
+    password = _new_password(args.username, args.password_stdin)
+    if password is None:
+        return 2
+    created = _account_command(
+        settings, lambda agents: agents.create(args.username, password, args.role, args.name)
+    )
+    if created is None:
         return 2
     print(f"agent '{args.username}' ({args.role}) created; log in at /agent")
+    return 0
+
+
+def _cmd_agents_list(settings: Settings, args: argparse.Namespace) -> int:
+    agents = _directory_call(settings, lambda directory: directory.all())
+    rows = [
+        {
+            "username": a.username,
+            "display_name": a.display_name,
+            "role": a.role,
+            "disabled": bool(a.disabled),
+        }
+        for a in agents
+    ]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+        return 0
+    if not rows:
+        print("No agents yet: add one with `supportbot agents add USERNAME`.")
+        return 0
+    width = max(len("USERNAME"), *(len(a.username) for a in agents))
+    named = max(len("NAME"), *(len(a.display_name) for a in agents))
+    print(f"{'USERNAME':<{width}}  {'NAME':<{named}}  {'ROLE':<5}  STATUS")
+    for a in agents:
+        status = "disabled" if a.disabled else "active"
+        print(f"{a.username:<{width}}  {a.display_name:<{named}}  {a.role:<5}  {status}")
+    return 0
+
+
+def _cmd_agents_disable(settings: Settings, args: argparse.Namespace) -> int:
+    disable = args.agents_command == "disable"
+    changed = _account_command(settings, lambda agents: agents.set_disabled(args.username, disable))
+    if changed is None:
+        return 2
+    if disable:
+        print(
+            f"agent '{args.username}' disabled: logged out everywhere (open consoles close "
+            "within 30 s) and cannot log in until `supportbot agents enable`"
+        )
+    else:
+        print(f"agent '{args.username}' enabled; they can log in again")
+    return 0
+
+
+def _cmd_agents_reset_password(settings: Settings, args: argparse.Namespace) -> int:
+    password = _new_password(args.username, args.password_stdin)
+    if password is None:
+        return 2
+    changed = _account_command(
+        settings, lambda agents: agents.reset_password(args.username, password)
+    )
+    if changed is None:
+        return 2
+    print(
+        f"password of '{args.username}' changed: logged out everywhere (open consoles close "
+        "within 30 s); failed-login lock lifted"
+    )
     return 0
 
 
@@ -211,14 +302,48 @@ def build_parser() -> argparse.ArgumentParser:
     agents = sub.add_parser("agents", help="agent accounts").add_subparsers(
         dest="agents_command", required=True, metavar="AGENTS_COMMAND"
     )
+    policy = (
+        "Passwords: at least 10 characters, not one of the 30,000 most common passwords, "
+        "not containing the username, not one character repeated."
+    )
+    stdin_help = "read the password from the first line of standard input instead of asking"
     add = agents.add_parser(
         "add",
         help="create an agent (password asked for, or read from stdin when piped)",
+        description="Create an agent account for the web console. " + policy,
     )
-    add.add_argument("username")
+    add.add_argument("username", help="2-64 lowercase letters, digits, '.', '_' or '-'")
     add.add_argument("--role", choices=["agent", "admin"], default="agent")
     add.add_argument("--name", help="display name shown to colleagues and customers")
+    add.add_argument("--password-stdin", action="store_true", help=stdin_help)
     add.set_defaults(func=_cmd_agents_add)
+    listing = agents.add_parser(
+        "list",
+        help="every agent: username, display name, role, active or disabled",
+    )
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(func=_cmd_agents_list)
+    disable = agents.add_parser(
+        "disable",
+        help="stop an agent from logging in and log them out everywhere",
+        description="Disable an account: its sessions end at once (open consoles are closed "
+        "within 30 s) and logging in is refused as if the password were wrong. Their "
+        "conversations, notes and history stay. Undo with `agents enable`.",
+    )
+    disable.add_argument("username")
+    disable.set_defaults(func=_cmd_agents_disable)
+    enable = agents.add_parser("enable", help="let a disabled agent log in again")
+    enable.add_argument("username")
+    enable.set_defaults(func=_cmd_agents_disable)
+    reset = agents.add_parser(
+        "reset-password",
+        help="set a new password for an agent and log them out everywhere",
+        description="Set a new password (asked for twice, or read with --password-stdin), end "
+        "every session of the agent and lift a failed-login lock. " + policy,
+    )
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true", help=stdin_help)
+    reset.set_defaults(func=_cmd_agents_reset_password)
 
     gaps = sub.add_parser("gaps", help="questions the bot could not answer, newest first")
     gaps.add_argument("--limit", type=int, default=50)

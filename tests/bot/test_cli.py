@@ -1,0 +1,152 @@
+"""`supportbot agents ...` against a real SQLite database in a temp dir, as an operator uses it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.auth import AgentDirectory, Login
+from bot.cli import main
+from bot.storage.db import Database
+
+GOOD = "correct horse battery"
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Settings as `supportbot` reads them: the environment (and no .env from elsewhere)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SUPPORTBOT_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield url
+
+
+def run(monkeypatch: pytest.MonkeyPatch, *argv: str, stdin: str = "") -> int:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))  # not a terminal: read, not asked
+    return main(list(argv))
+
+
+def with_directory(url: str, call):  # type: ignore[no-untyped-def]
+    async def go():  # type: ignore[no-untyped-def]
+        db = Database(url)
+        try:
+            return await call(AgentDirectory(db))
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
+def log_in(url: str, username: str, password: str) -> Login | None:
+    return with_directory(url, lambda d: d.login(username, password))  # type: ignore[no-any-return]
+
+
+def session_alive(url: str, login: Login) -> bool:
+    return with_directory(url, lambda d: d.session(login.token)) is not None
+
+
+def agents_listed(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> list:
+    capsys.readouterr()
+    assert run(monkeypatch, "agents", "list", "--json") == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def test_add_then_list(db_url, monkeypatch, capsys):
+    assert run(monkeypatch, "agents", "list") == 0
+    assert "No agents yet" in capsys.readouterr().out
+    assert run(monkeypatch, "agents", "add", "maria", "--name", "Maria K", stdin=GOOD + "\n") == 0
+    assert run(monkeypatch, "agents", "add", "root", "--role", "admin", stdin=GOOD + "\n") == 0
+    capsys.readouterr()
+    assert run(monkeypatch, "agents", "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["USERNAME", "NAME", "ROLE", "STATUS"]
+    assert lines[1].split() == ["maria", "Maria", "K", "agent", "active"]
+    assert lines[2].split() == ["root", "root", "admin", "active"]
+    assert agents_listed(monkeypatch, capsys) == [
+        {"username": "maria", "display_name": "Maria K", "role": "agent", "disabled": False},
+        {"username": "root", "display_name": "root", "role": "admin", "disabled": False},
+    ]
+
+
+@pytest.mark.parametrize("weak", ["password", "12345678", "password123", "maria", "maria2024xy"])
+def test_add_refuses_weak_passwords_with_a_reason(db_url, monkeypatch, capsys, weak):
+    assert run(monkeypatch, "agents", "add", "maria", stdin=weak + "\n") == 2
+    assert "error: password:" in capsys.readouterr().err
+    assert agents_listed(monkeypatch, capsys) == []
+
+
+def test_disable_logs_out_and_refuses_login_until_enabled(db_url, monkeypatch, capsys):
+    run(monkeypatch, "agents", "add", "maria", stdin=GOOD)
+    before = log_in(db_url, "maria", GOOD)
+    assert before and session_alive(db_url, before)
+
+    assert run(monkeypatch, "agents", "disable", "maria") == 0
+    assert "disabled" in capsys.readouterr().out
+    assert not session_alive(db_url, before)
+    assert log_in(db_url, "maria", GOOD) is None
+    assert agents_listed(monkeypatch, capsys)[0]["disabled"] is True
+
+    assert run(monkeypatch, "agents", "enable", "maria") == 0
+    assert log_in(db_url, "maria", GOOD)
+    assert agents_listed(monkeypatch, capsys)[0]["disabled"] is False
+
+
+def test_reset_password_from_stdin_ends_sessions(db_url, monkeypatch, capsys):
+    run(monkeypatch, "agents", "add", "maria", stdin=GOOD)
+    before = log_in(db_url, "maria", GOOD)
+    assert before
+    new = "staple gun orchestra"
+    assert run(monkeypatch, "agents", "reset-password", "maria", "--password-stdin", stdin=new) == 0
+    assert "changed" in capsys.readouterr().out
+    assert not session_alive(db_url, before)
+    assert log_in(db_url, "maria", GOOD) is None
+    assert log_in(db_url, "maria", new)
+
+
+def test_reset_password_applies_the_policy(db_url, monkeypatch, capsys):
+    run(monkeypatch, "agents", "add", "maria", stdin=GOOD)
+    code = run(
+        monkeypatch, "agents", "reset-password", "maria", "--password-stdin", stdin="qwerty123"
+    )
+    assert code == 2
+    assert "most common passwords" in capsys.readouterr().err
+    assert log_in(db_url, "maria", GOOD)  # unchanged
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["agents", "disable", "ghost"],
+        ["agents", "enable", "ghost"],
+        ["agents", "reset-password", "ghost", "--password-stdin"],
+    ],
+)
+def test_unknown_agents_are_an_error(db_url, monkeypatch, capsys, argv):
+    assert run(monkeypatch, *argv, stdin=GOOD) == 2
+    assert "error: no agent named 'ghost'" in capsys.readouterr().err
+
+
+def test_an_empty_password_on_stdin_is_an_error(db_url, monkeypatch, capsys):
+    run(monkeypatch, "agents", "add", "maria", stdin=GOOD)
+    assert run(monkeypatch, "agents", "reset-password", "maria", "--password-stdin") == 2
+    assert "no password" in capsys.readouterr().err
+
+
+def test_help_explains_each_command(monkeypatch, capsys):
+    for argv, words in [
+        (["agents", "--help"], ["list", "disable", "enable", "reset-password"]),
+        (["agents", "reset-password", "--help"], ["--password-stdin", "10 characters"]),
+        (["agents", "disable", "--help"], ["sessions end"]),
+    ]:
+        with pytest.raises(SystemExit) as done:
+            main(argv)
+        assert done.value.code == 0
+        out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+        assert all(w in out for w in words), (argv, out)
