@@ -17,12 +17,12 @@ from collections import OrderedDict
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import slack_http
 from bot.handoff import HandoffError, HandoffEvent, Handoffs
 from bot.handoff_context import HandoffViews
 from bot.settings import Settings
@@ -81,7 +81,7 @@ class SlackDesk:
         self.app.action(CLAIM)(self._on_claim)
         self.app.action(RESOLVE)(self._on_resolve)
         self.app.event("message")(self._on_message)
-        self._handler = AsyncSlackRequestHandler(self.app)
+        self.signing_secret = settings.slack_desk_signing_secret
         self._events: asyncio.Queue[HandoffEvent] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()
@@ -93,7 +93,10 @@ class SlackDesk:
         @router.post("/slack/desk/events", tags=["agents"], include_in_schema=False)
         async def events(request: Request) -> Response:
             """Slack's Events API and interactivity for the agent desk (signed by Slack)."""
-            return await self._handler.handle(request)
+            bolt_request = await slack_http.bolt_request(request, self.signing_secret)
+            if isinstance(bolt_request, Response):
+                return bolt_request
+            return slack_http.http_response(await self.app.async_dispatch(bolt_request))
 
         return router
 
@@ -222,8 +225,13 @@ class SlackDesk:
         if (body.get("channel") or {}).get("id") != self.channel:
             log.warning("Slack desk: ignoring a button outside the desk channel")
             return None
-        handoff_id = int(body["actions"][0]["value"])
-        return handoff_id, await self._agent(body["user"]["id"])
+        try:
+            handoff_id = int(body["actions"][0]["value"])
+            user = str(body["user"]["id"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            log.warning("Slack desk: ignoring a button without a handoff id or user")
+            return None
+        return handoff_id, await self._agent(user)
 
     async def _on_claim(self, ack: Any, body: dict[str, Any]) -> None:
         pressed = await self._button(ack, body)

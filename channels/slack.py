@@ -19,15 +19,17 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncBoltRequest
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import slack_http
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.router import InvalidMessage
 from bot.settings import Settings
+from bot.storage.db import StorageUnavailable
 from channels.base import Channel
 from channels.slack_format import ACTIONS_BLOCK, chosen, customer_text, render
 
@@ -70,6 +72,8 @@ class SlackChannel(Channel):
         self.app.event("message")(self._on_message)
         self.app.event("app_mention")(self._on_mention)
         self.app.block_action({"block_id": ACTIONS_BLOCK})(self._on_click)
+        self.app.error(self._on_error)
+        self.signing_secret = self.settings.slack_signing_secret
         self._names: dict[str, tuple[str | None, str | None]] = {}  # user -> (name, lang)
         self._clicked: dict[str, None] = {}  # message ts already answered by a click
 
@@ -81,26 +85,24 @@ class SlackChannel(Channel):
         @api.post("/slack/events", tags=["slack"], include_in_schema=False)
         async def events(request: Request) -> Response:
             """Slack's Events API and interactivity (signed by Slack)."""
-            body = await request.body()
-            try:
-                bolt_request = AsyncBoltRequest(
-                    body=body.decode("utf-8"),
-                    query=dict(request.query_params),
-                    headers=dict(request.headers),
-                )
-                if not isinstance(bolt_request.body, dict):
-                    raise ValueError("not an object")
-            except (ValueError, TypeError, AttributeError) as exc:
-                log.warning("malformed Slack request: %s", exc)
-                return JSONResponse({"error": "malformed request body"}, 400)
-            response = await self.app.async_dispatch(bolt_request)
-            return Response(
-                status_code=response.status,
-                content=response.body,
-                headers=response.first_headers_without_set_cookie(),
-            )
+            bolt_request = await slack_http.bolt_request(request, self.signing_secret)
+            if isinstance(bolt_request, Response):
+                return bolt_request
+            return slack_http.http_response(await self.app.async_dispatch(bolt_request))
 
         return api
+
+    async def _on_error(self, error: Exception) -> BoltResponse | None:
+        """A listener failed: a database outage is a 503, so Slack delivers the event again."""
+        if isinstance(error, StorageUnavailable):
+            log.warning("Slack event refused, the database is unavailable: %s", error)
+            return BoltResponse(
+                status=503,
+                body='{"error": "the database is unavailable; deliver the event again later"}',
+                headers={"Content-Type": "application/json", "Retry-After": "5"},
+            )
+        log.error("Slack listener failed", exc_info=error)
+        return None  # bolt's 500
 
     async def _on_message(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):

@@ -26,7 +26,7 @@ from bot.settings import Settings
 from bot.storage.models import Conversation
 from tests.conftest import free_port
 from tests.fake_slack import FakeSlack, signed
-from tests.support import serve
+from tests.support import serve, slack_signed
 
 SECRET = "desk-signing-secret"
 DESK = "CDESK"
@@ -309,6 +309,35 @@ async def test_forged_or_stale_requests_are_refused_and_change_nothing(desk: Des
     await desk.settle()
     assert await desk.state() == "queued"
     assert desk.slack.called("chat.update") == [] and desk.slack.called("users.info") == []
+
+
+MALFORMED = [
+    b"{not json",
+    b"\xff\xfe{",
+    b"[1, 2]",
+    b"payload=%7Bbroken",
+    b"payload=%22just+a+string%22",
+    b'{"type": "event_callback", "event": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'{"type": "event_callback", "event": {"type": "message", "text": "\\ud800"}}',
+]
+
+
+@pytest.mark.parametrize("raw", MALFORMED, ids=lambda raw: repr(raw[:20]))
+async def test_a_malformed_body_is_refused_with_a_4xx_never_a_500(desk: Desk, raw: bytes):
+    handoff_id = await desk.queue()
+    ctype = "application/json" if raw.startswith(b"{") else "application/x-www-form-urlencoded"
+    unsigned = await desk.http.post(desk.url, content=raw, headers={"Content-Type": ctype})
+    assert unsigned.status_code == 401
+    assert "Slack signature" in unsigned.json()["error"]
+    headers = {"Content-Type": ctype, **slack_signed(raw, SECRET)}
+    signed_but_broken = await desk.http.post(desk.url, content=raw, headers=headers)
+    assert 400 <= signed_but_broken.status_code < 500
+    await desk.settle()
+    assert await desk.state() == "queued"
+    # and the desk still works
+    assert await desk.click("UANA", "desk_claim", handoff_id) == 200
+    await desk.until(lambda: bool(desk.slack.called("chat.update")))
+    assert await desk.state() == "with_agent"
 
 
 async def test_a_slack_outage_is_logged_and_the_console_keeps_working(desk: Desk):

@@ -30,7 +30,7 @@ from channels.slack import SlackChannel
 from channels.slack_format import customer_text, escape, render
 from tests.fake_rasa import FakeRasa
 from tests.fake_slack import FakeSlack, signed
-from tests.support import serve
+from tests.support import serve, slack_signed, sqlite_outage
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TOKEN = "xoxb-test-token"
@@ -215,9 +215,72 @@ async def test_malformed_bodies_get_4xx(site: Site, raw: str):
 
 
 async def test_a_body_that_is_not_utf8_gets_4xx(site: Site):
-    headers = {"Content-Type": "application/json", **signed("{}", SECRET)}
-    response = await site.http.post("/slack/events", content=b"\xff\xfe{", headers=headers)
+    raw = b"\xff\xfe{"
+    headers = {"Content-Type": "application/json", **slack_signed(raw, SECRET)}
+    response = await site.http.post("/slack/events", content=raw, headers=headers)
     assert response.status_code == 400
+    assert "not valid UTF-8" in response.json()["error"]
+
+
+BROKEN = [
+    (b'{"type": "event_callback", "event": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested"),
+    (b'{"type": "event_callback", "event": {"text": "\\ud800"}}', "unpaired surrogate"),
+    (b'{"type": "event_callback", "event": {"text": "a\\u0000"}}', "NUL"),
+    (b"payload=" + b"%5B" * 5000, "nested more than"),
+    (b"payload=%7Bbroken", "not valid JSON"),
+    (b"payload=%7B%22user%22%3A%22%5Cud800%22%7D", "unpaired surrogate"),
+    (b"payload=%22just+a+string%22", "must be a JSON object"),
+    (b"ssl_check=1&token=%00", "NUL"),
+]
+
+
+@pytest.mark.parametrize(("raw", "reason"), BROKEN, ids=[reason for _, reason in BROKEN])
+async def test_a_signed_but_broken_body_is_a_400_with_the_reason(
+    site: Site, raw: bytes, reason: str
+):
+    ctype = "application/json" if raw.startswith(b"{") else "application/x-www-form-urlencoded"
+    headers = {"Content-Type": ctype, **slack_signed(raw, SECRET)}
+    response = await site.http.post("/slack/events", content=raw, headers=headers)
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"},
+        {"X-Slack-Request-Timestamp": "\u0661\u0662", "X-Slack-Signature": "v0=00"},
+        {"X-Slack-Request-Timestamp": "99999999999999999999", "X-Slack-Signature": "v0=00"},
+        {"X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=\xe9"},
+    ],
+    ids=["unsigned", "timestamp text", "arabic digits", "huge timestamp", "latin-1 signature"],
+)
+async def test_an_unsigned_or_badly_signed_malformed_body_is_a_401(
+    site: Site, headers: dict[str, str]
+):
+    for raw in [b"{not json", b"\xff\xfe", b"payload=%7Bbroken", b"[" * 5000]:
+        encoded = {k: v.encode("utf-8") for k, v in headers.items()}
+        response = await site.http.post("/slack/events", content=raw, headers=encoded)
+        assert response.status_code == 401, raw[:20]
+        assert "Slack signature" in response.json()["error"]
+
+
+async def test_a_database_outage_is_a_503_and_the_redelivered_event_is_answered(site: Site):
+    event = dm("are you there?", "1700000000.000777")
+    async with sqlite_outage(site.store.db):
+        response = await site.post(event)
+        assert response.status_code == 503
+        assert "deliver the event again" in response.json()["error"]
+        assert response.headers["retry-after"]
+    assert site.posts() == []
+    # Slack retries the event once the database is back: answered once
+    retried = await site.post(
+        event, {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
+    )
+    assert retried.status_code == 200
+    await site.wait_post("echo: are you there?")
+    assert len(site.posts()) == 1
 
 
 async def test_incomplete_events_are_acked_and_ignored(site: Site):
