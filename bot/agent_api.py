@@ -180,9 +180,10 @@ def build_agent_api(
         return {"handoffs": await views.queue()}
 
     @api.get("/api/agent/handoffs/{handoff_id}", tags=["handoffs"])
-    async def context(handoff_id: int, _: Reader) -> dict[str, Any]:
-        """Everything the agent needs: reason, customer, summary, signals, transcript, notes."""
-        found = await views.context(handoff_id)
+    async def context(handoff_id: int, _: Reader, before: int | None = None) -> dict[str, Any]:
+        """Everything the agent needs: reason, customer, summary, signals, notes and the latest
+        200 messages; `transcript_more` says if there are older ones (`?before=<message id>`)."""
+        found = await views.context(handoff_id, before)
         if found is None:
             raise HTTPException(404, f"no handoff {handoff_id}")
         return found

@@ -7,9 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.db import Database
 from bot.storage.models import Agent, Conversation, Customer, Handoff, Message, Note, utcnow
+
+TRANSCRIPT_PAGE = 200  # messages of a transcript in one answer
+OPENING = 20  # the customer's first messages, always read for the summary
+MAX_ID = 2**63 - 1
 
 REASON_WEIGHT = {
     "frustration": 3.0,
@@ -48,6 +53,32 @@ def summary(messages: list[Message]) -> dict[str, Any]:
         "last_message": said[-1].text if said else "",
         "unanswered": [m.text for m in said if (m.kb or {}).get("decision") == "unknown"],
     }
+
+
+async def _page(
+    s: AsyncSession, conversation_id: int, before: int | None, limit: int
+) -> tuple[list[Message], bool]:
+    """At most `limit` messages before id `before` (or the latest), oldest first, and whether
+    there are older ones."""
+    query = select(Message).where(Message.conversation_id == conversation_id)
+    if before is not None and before <= MAX_ID:  # beyond any id: the latest page
+        query = query.where(Message.id < before)
+    rows = list((await s.execute(query.order_by(Message.id.desc()).limit(limit + 1))).scalars())
+    return list(reversed(rows[:limit])), len(rows) > limit
+
+
+async def _opening(s: AsyncSession, conversation_id: int) -> list[Message]:
+    query = (
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.direction == "in")
+        .order_by(Message.id)
+        .limit(OPENING)
+    )
+    return list((await s.execute(query)).scalars())
+
+
+def _merged(*lists: list[Message]) -> list[Message]:
+    return sorted({m.id: m for found in lists for m in found}.values(), key=lambda m: m.id)
 
 
 def _with_people() -> Select[Handoff, Conversation, Customer, Agent]:
@@ -117,7 +148,12 @@ class HandoffViews:
             return None
         return self._item(*row.tuple(), last_message="", now=utcnow())
 
-    async def context(self, handoff_id: int) -> dict[str, Any] | None:
+    async def context(
+        self, handoff_id: int, before: int | None = None, limit: int = TRANSCRIPT_PAGE
+    ) -> dict[str, Any] | None:
+        """Everything about a handoff, with the latest `limit` messages of its transcript (or
+        the `limit` before message id `before`); `transcript_more` tells whether there are
+        older ones (ask again with `before` = the first message's id)."""
         item = await self.item(handoff_id)
         if item is None:
             return None
@@ -128,15 +164,15 @@ class HandoffViews:
             assert conversation is not None
             customer = await s.get(Customer, conversation.customer_id)
             assert customer is not None
-            messages = list(
-                (
-                    await s.execute(
-                        select(Message)
-                        .where(Message.conversation_id == conversation.id)
-                        .order_by(Message.id)
-                    )
-                ).scalars()
+            latest, latest_more = await _page(s, conversation.id, None, limit)
+            page, more = (
+                (latest, latest_more)
+                if before is None
+                else await _page(s, conversation.id, before, limit)
             )
+            # the summary needs the customer's first words, however long ago they were
+            opening = [] if not latest_more else await _opening(s, conversation.id)
+            messages = _merged(opening, latest)
             other_conversations = (
                 await s.execute(
                     select(func.count())
@@ -194,7 +230,8 @@ class HandoffViews:
                     "frustration": m.frustration,
                     "signals": m.signals or [],
                 }
-                for m in messages
+                for m in page
             ],
+            "transcript_more": more,
             "notes": note_list,
         }

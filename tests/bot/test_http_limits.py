@@ -22,6 +22,7 @@ from bot.agent_api import CSP as CONSOLE_CSP
 from bot.app import create_app
 from bot.http_limits import DEMO_CSP, SecurityHeaders
 from bot.hub import Hub
+from bot.messages import Customer, IncomingMessage
 from bot.settings import Settings
 from bot.storage.models import Message
 from tests.fake_rasa import FakeRasa
@@ -154,6 +155,51 @@ async def test_an_unhandled_error_is_a_json_500_with_the_headers():
     assert response.json() == {"error": "internal error (logged)"}
     assert_everywhere(response)
     assert response.headers["cache-control"] == "no-store"
+
+
+# --- transcripts -----------------------------------------------------------------------------
+
+
+async def test_an_agent_reads_a_long_transcript_a_page_at_a_time(site: Site):
+    first = await site.hub.store.store_incoming(
+        IncomingMessage("web", "chatty", "my parcel never arrived at all", Customer("chatty"))
+    )
+    conversation = first.conversation
+    async with site.hub.db.session() as s:
+        s.add_all(
+            Message(
+                conversation_id=conversation.id,
+                direction="in" if i % 2 else "out",
+                sender="customer" if i % 2 else "bot",
+                text=f"message {i}",
+                status="processed",
+            )
+            for i in range(1, 450)
+        )
+        await s.commit()
+    await site.hub.handoffs.request(conversation, "requested", 0.2, {})
+    handoff = await site.hub.handoffs.open_for(conversation.id)
+    assert handoff
+    await site.hub.agents.create("pager", PASSWORD, role="agent")
+    login = {"username": "pager", "password": PASSWORD}
+    assert (await site.http.post("/api/agent/login", json=login)).status_code == 200
+
+    url = f"/api/agent/handoffs/{handoff.id}"
+    latest = (await site.http.get(url)).json()
+    texts = [m["text"] for m in latest["transcript"]]
+    assert len(texts) == 200 and latest["transcript_more"] is True
+    assert texts[-1] == "message 449"  # the latest 200
+    # the summary still knows how it started
+    assert latest["summary"]["first_problem"] == "my parcel never arrived at all"
+    seen = [m["id"] for m in latest["transcript"]]
+    page = latest
+    while page["transcript_more"]:
+        page = (await site.http.get(url, params={"before": page["transcript"][0]["id"]})).json()
+        seen = [m["id"] for m in page["transcript"]] + seen
+    assert len(seen) == len(set(seen)) == await site.stored_messages()
+    assert page["transcript"][0]["text"] == "my parcel never arrived at all"
+    for before in (-1, 0, 2**70):  # nothing before, or beyond every id: never a 500
+        assert (await site.http.get(url, params={"before": before})).status_code == 200
 
 
 # --- WebSocket frames ------------------------------------------------------------------------
