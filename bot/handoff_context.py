@@ -62,6 +62,7 @@ async def _page(
     there are older ones."""
     query = select(Message).where(Message.conversation_id == conversation_id)
     if before is not None and before <= MAX_ID:  # beyond any id: the latest page
+        before = max(before, 0)
         query = query.where(Message.id < before)
     rows = list((await s.execute(query.order_by(Message.id.desc()).limit(limit + 1))).scalars())
     return list(reversed(rows[:limit])), len(rows) > limit
@@ -142,6 +143,8 @@ class HandoffViews:
         }
 
     async def item(self, handoff_id: int) -> dict[str, Any] | None:
+        if not -MAX_ID <= handoff_id <= MAX_ID:  # no such id; the database cannot even compare
+            return None
         async with self.db.session() as s:
             row = (await s.execute(_with_people().where(Handoff.id == handoff_id))).first()
         if row is None:
