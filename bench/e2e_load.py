@@ -58,22 +58,26 @@ def script(titles: list[str], rng: random.Random, questions: int) -> list[str]:
 
 
 async def customer(
-    http: httpx.AsyncClient, session: str, messages: list[str], timings: list[float]
+    http: httpx.AsyncClient, name: str, messages: list[str], timings: list[float]
 ) -> Counter[str]:
     """Plays one customer; counts answered, handed-off (a person owns it now: the bot is
     rightly silent) and failed messages (an error, or silence while the bot owns it)."""
     outcome: Counter[str] = Counter()
+    opened = (await http.post("/api/chat/sessions")).json()  # as the widget starts
+    session, auth = opened["session"], {"authorization": f"Bearer {opened['token']}"}
     for text in messages:
         started = time.perf_counter()
-        response = await http.post("/api/chat", json={"session": session, "text": text})
+        response = await http.post(
+            "/api/chat", json={"session": session, "text": text}, headers=auth
+        )
         timings.append((time.perf_counter() - started) * 1000)
         if VERBOSE:
             replies = [m["text"][:70] for m in response.json().get("messages", [])]
-            print(f"{session} > {text!r} -> {replies}")
+            print(f"{name} > {text!r} -> {replies}")
         if response.status_code == 200 and response.json().get("messages"):
             outcome["answered"] += 1
             continue
-        state = (await http.get(f"/api/chat/{session}")).json().get("state")
+        state = (await http.get(f"/api/chat/{session}", headers=auth)).json().get("state")
         if response.status_code == 200 and state in ("queued", "with_agent"):
             outcome["to_agent"] += 1
         else:

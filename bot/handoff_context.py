@@ -214,6 +214,9 @@ class HandoffViews:
                 "name": item["customer_name"],
                 "channel": customer.channel,
                 "first_seen": _aware(customer.first_seen).isoformat(),
+                # vouched for by the shop (identity verification), else None
+                "verified": customer.verified_id,
+                "email": customer.email,
                 "earlier_conversations": int(other_conversations) + int(earlier_handoffs),
             },
             "summary": summary(messages),

@@ -1,8 +1,13 @@
-"""The web channel: an embeddable widget over a websocket, a demo page, and `POST /api/chat`."""
+"""The web channel: an embeddable widget over a websocket, a demo page, and the chat API.
+
+Every web conversation is opened with a server-issued credential (`POST /api/chat/sessions`):
+later calls carry its token as `Authorization: Bearer <token>`, and a websocket sends it in its
+first frame (or its handshake header), never in a URL.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import re
 from collections import defaultdict
@@ -12,36 +17,93 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
+from bot.language import base
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.router import InvalidMessage
+from bot.safe_json import BadInput, check_string, loads_object
+from bot.storage.db import StorageUnavailable
+from bot.web_sessions import Identity, Issued, Verified, WebSessions
 from channels.base import Channel
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "web_static"
 SESSION = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
-LANGUAGE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
-
-
-class BadRequest(ValueError):
-    pass
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+AUTH_TIMEOUT = 10.0  # seconds a new socket has to send its token
+PAGE = 50  # transcript messages per page by default
+MAX_PAGE = 200
+UNAUTHORIZED = (
+    "a web chat needs its token: send 'Authorization: Bearer <token>' "
+    "(POST /api/chat/sessions issues a session and its token)"
+)
+NO_DATABASE = "the service is briefly unavailable; please try again in a moment"
 
 
 def _language(value: Any) -> str | None:
-    if isinstance(value, str) and LANGUAGE.match(value):
-        return value.split("-")[0].split("_")[0].lower()
-    return None
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadInput('\'language\' must be a language tag such as "hr" or "sr-Latn"')
+    return base(value) if LANGUAGE.match(value) else None
 
 
 def _session(value: Any) -> str:
     if not isinstance(value, str) or not SESSION.match(value):
-        raise BadRequest("'session' must be 1-128 letters, digits or . _ : -")
+        raise BadInput("'session' must be 1-128 letters, digits or . _ : -")
     return value
 
 
 def _text(value: Any) -> str:
     if not isinstance(value, str):
-        raise BadRequest("'text' must be a string")
+        raise BadInput("'text' must be a string")
     return value
+
+
+def _optional(data: dict[str, Any], key: str, limit: int = 255) -> str | None:
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadInput(f"'{key}' must be a string")
+    if len(value) > limit:
+        raise BadInput(f"'{key}' must be at most {limit} characters")
+    return check_string(value, f"'{key}'")
+
+
+def _message_id(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadInput("'id' must be a string or a number")
+    return str(value)[:255]
+
+
+def _bearer(header: str | None) -> str | None:
+    if header and header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def _error(message: str, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status)
+
+
+def identity(data: dict[str, Any]) -> Identity:
+    return Identity(
+        user_id=_optional(data, "user_id"),
+        user_hash=_optional(data, "user_hash", 128),
+        email=_optional(data, "email"),
+        name=_optional(data, "name"),
+    )
+
+
+def issued_json(issued: Issued) -> dict[str, Any]:
+    return {
+        "session": issued.session,
+        "token": issued.token,
+        "verified": issued.verified_user is not None,
+        "user_id": issued.verified_user,
+    }
 
 
 class WebChannel(Channel):
@@ -49,16 +111,18 @@ class WebChannel(Channel):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.sessions = WebSessions(
+            self.router.store.db, self.settings.identity_secret, self.settings.web_session_days
+        )
         self._sockets: dict[str, set[WebSocket]] = defaultdict(set)
 
     def incoming(self, session: str, data: dict[str, Any]) -> IncomingMessage:
-        message_id = data.get("id")
         return IncomingMessage(
             channel=self.name,
             chat_id=session,
             text=_text(data.get("text")),
-            customer=Customer(external_id=session, display_name=data.get("name") or None),
-            vendor_message_id=str(message_id)[:255] if message_id else None,
+            customer=Customer(external_id=session, display_name=_optional(data, "name")),
+            vendor_message_id=_message_id(data.get("id")),
             language=_language(data.get("language")),
         )
 
@@ -69,6 +133,9 @@ class WebChannel(Channel):
                 await socket.send_json(frame)
             except Exception:
                 self._sockets[chat_id].discard(socket)
+
+    async def _authorized(self, request: Request, session: str | None) -> Verified | None:
+        return await self.sessions.check(_bearer(request.headers.get("authorization")), session)
 
     def routes(self) -> APIRouter:
         api = APIRouter()
@@ -81,60 +148,89 @@ class WebChannel(Channel):
         async def widget() -> FileResponse:
             return FileResponse(STATIC / "widget.js", media_type="application/javascript")
 
+        @api.post("/api/chat/sessions", tags=["web chat"])
+        async def new_session(request: Request) -> JSONResponse:
+            """Open a web chat: answers `{"session", "token"}`; send the token with every later
+            call. A shop's logged-in customer may be vouched for with `user_id` and `user_hash`
+            (hex HMAC-SHA256 of the user id with the shop's identity secret)."""
+            try:
+                raw = await request.body()
+                data = loads_object(raw) if raw.strip() else {}
+                issued = await self.sessions.create(identity(data))
+            except BadInput as exc:
+                return _error(str(exc), exc.status)
+            except StorageUnavailable:
+                return _error(NO_DATABASE, 503)
+            return JSONResponse(issued_json(issued))
+
         @api.post("/api/chat", tags=["web chat"])
         async def chat(request: Request) -> JSONResponse:
-            """Send one customer message; answers `{"messages": [{"text", "buttons"}...]}`."""
+            """Send one customer message with `Authorization: Bearer <token>`; answers
+            `{"messages": [{"text", "buttons", "sender"}...]}`. Without a session and a token a
+            new session is opened for this one call and its `session` and `token` returned."""
+            issued: Issued | None = None
             try:
-                data = json.loads(await request.body())
-                if not isinstance(data, dict):
-                    raise BadRequest("the body must be a JSON object")
-                msg = self.incoming(_session(data.get("session")), data)
-                replies = await self.router.handle(msg)
-            except json.JSONDecodeError as exc:
-                return JSONResponse({"error": f"the body is not valid JSON: {exc}"}, 400)
-            except (BadRequest, InvalidMessage) as exc:
-                return JSONResponse({"error": str(exc)}, 400)
-            return JSONResponse({"messages": [m.to_dict() for m in replies]})
+                data = loads_object(await request.body())
+                token = _bearer(request.headers.get("authorization"))
+                if token is None and data.get("session") is None:
+                    _text(data.get("text"))
+                    if not data["text"].strip():
+                        raise InvalidMessage("The message is empty.")
+                    issued = await self.sessions.create()
+                    session = issued.session
+                else:
+                    claimed = None if data.get("session") is None else _session(data["session"])
+                    verified = await self.sessions.check(token, claimed)
+                    if verified is None:
+                        return _error(UNAUTHORIZED, 401)
+                    session = verified.session
+                replies = await self.router.handle(self.incoming(session, data))
+            except BadInput as exc:
+                return _error(str(exc), exc.status)
+            except InvalidMessage as exc:
+                return _error(str(exc), 400)
+            except StorageUnavailable:
+                return _error(NO_DATABASE, 503)
+            body: dict[str, Any] = {"messages": [m.to_dict() for m in replies]}
+            if issued:
+                body.update(session=issued.session, token=issued.token)
+            return JSONResponse(body)
 
         @api.get("/api/chat/{session}", tags=["web chat"])
-        async def history(session: str) -> JSONResponse:
-            """The conversation so far (e.g. to restore the widget after a reload)."""
+        async def history(session: str, request: Request) -> JSONResponse:
+            """The conversation so far, newest page last (e.g. to restore the widget after a
+            reload): `?limit=` messages (default 50, at most 200) before message `?before=`."""
             if not SESSION.match(session):
-                return JSONResponse({"error": "invalid session id"}, 400)
-            conversation = await self.router.store.conversation(f"{self.name}:{session}")
-            if conversation is None:
-                return JSONResponse({"error": f"unknown session '{session}'"}, 404)
-            messages = await self.router.store.transcript(conversation.key)
-            return JSONResponse(
-                {
-                    "state": conversation.state,
-                    "messages": [
-                        {
-                            "sender": m.sender,
-                            "text": m.text,
-                            "buttons": (m.payload or {}).get("buttons", []),
-                            "at": m.created_at.isoformat(),
-                        }
-                        for m in messages
-                    ],
-                }
-            )
+                return _error("invalid session id", 400)
+            try:
+                before = _page_param(request.query_params.get("before"), "before")
+                limit = _page_param(request.query_params.get("limit"), "limit") or PAGE
+                if await self._authorized(request, session) is None:
+                    return _error(UNAUTHORIZED, 401)
+                return JSONResponse(await self._history(session, before, min(limit, MAX_PAGE)))
+            except BadInput as exc:
+                return _error(str(exc), exc.status)
+            except StorageUnavailable:
+                return _error(NO_DATABASE, 503)
 
         @api.websocket("/ws")
         async def socket(websocket: WebSocket) -> None:
             await websocket.accept()
-            try:
-                session = _session(websocket.query_params.get("session"))
-            except BadRequest as exc:
-                await websocket.send_json({"type": "error", "error": str(exc)})
-                await websocket.close(code=1008)
+            verified = await self._handshake(websocket)
+            if verified is None:
                 return
-            language = websocket.query_params.get("lang")
+            session = verified.session
             self._sockets[session].add(websocket)
             try:
                 while True:
-                    raw = await websocket.receive_text()
-                    await self._on_frame(websocket, session, raw, language)
+                    message = await websocket.receive()
+                    if message["type"] == "websocket.disconnect":
+                        break
+                    raw = message.get("text")
+                    if raw is None:
+                        await _send_error(websocket, "frames are JSON text, not binary")
+                        continue
+                    await self._on_frame(websocket, session, raw)
             except WebSocketDisconnect:
                 pass
             finally:
@@ -142,25 +238,115 @@ class WebChannel(Channel):
 
         return api
 
-    async def _on_frame(
-        self, websocket: WebSocket, session: str, raw: str, language: str | None
-    ) -> None:
+    async def _history(self, session: str, before: int | None, limit: int) -> dict[str, Any]:
+        store = self.router.store
+        key = f"{self.name}:{session}"
+        conversation = await store.conversation(key)
+        if conversation is None:
+            return {"session": session, "state": "bot", "messages": [], "more": False}
+        messages, more = await store.transcript_page(key, before, limit)
+        return {
+            "session": session,
+            "state": conversation.state,
+            "messages": [
+                {
+                    "id": m.id,
+                    "sender": m.sender,
+                    "text": m.text,
+                    "length": m.length or len(m.text),
+                    "buttons": (m.payload or {}).get("buttons", []),
+                    "at": m.created_at.isoformat(),
+                }
+                for m in messages
+            ],
+            "more": more,
+        }
+
+    async def _handshake(self, websocket: WebSocket) -> Verified | None:
+        """The token from the handshake's Authorization header or the first frame
+        `{"type": "auth", "token": "..."}`; answers `{"type": "ready", "session"}`."""
+        if "session" in websocket.query_params or "token" in websocket.query_params:
+            await _refuse(websocket, "credentials never go in the URL: " + UNAUTHORIZED)
+            return None
+        token = _bearer(websocket.headers.get("authorization"))
+        language = None
         try:
-            data = json.loads(raw)
-            if not isinstance(data, dict) or data.get("type", "message") != "message":
-                raise BadRequest('frames look like {"type": "message", "text": "..."}')
-            data.setdefault("language", language)
+            if token is None:
+                try:
+                    raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT)
+                except TimeoutError:
+                    await _refuse(websocket, "no auth frame: " + UNAUTHORIZED)
+                    return None
+                frame = loads_object(raw, "the frame")
+                if frame.get("type") != "auth" or not isinstance(frame.get("token"), str):
+                    await _refuse(websocket, 'the first frame must be {"type": "auth", "token"}')
+                    return None
+                token, language = frame["token"], _language(frame.get("language"))
+            verified = await self.sessions.check(token)
+        except (BadInput, KeyError) as exc:
+            await _refuse(websocket, str(exc) if isinstance(exc, BadInput) else "frames are text")
+            return None
+        except StorageUnavailable:
+            await _send_error(websocket, NO_DATABASE, 503)
+            await websocket.close(code=1011, reason="database unavailable")
+            return None
+        except WebSocketDisconnect:
+            return None
+        if verified is None:
+            await _refuse(websocket, UNAUTHORIZED)
+            return None
+        websocket.state.language = language
+        await websocket.send_json({"type": "ready", "session": verified.session})
+        return verified
+
+    async def _on_frame(self, websocket: WebSocket, session: str, raw: str) -> None:
+        reply_to = None
+        try:
+            data = loads_object(raw, "the frame")
+            reply_to = data.get("id") if isinstance(data.get("id"), str | int) else None
+            if data.get("type", "message") != "message":
+                raise BadInput('frames look like {"type": "message", "text": "..."}')
+            data.setdefault("language", getattr(websocket.state, "language", None))
             replies = await self.router.handle(self.incoming(session, data))
-        except json.JSONDecodeError:
-            await websocket.send_json({"type": "error", "error": "the frame is not valid JSON"})
+        except BadInput as exc:
+            await _send_error(websocket, str(exc), exc.status, reply_to)
             return
-        except (BadRequest, InvalidMessage) as exc:
-            await websocket.send_json({"type": "error", "error": str(exc)})
+        except InvalidMessage as exc:
+            await _send_error(websocket, str(exc), 400, reply_to)
+            return
+        except StorageUnavailable:
+            await _send_error(websocket, NO_DATABASE, 503, reply_to)
             return
         await websocket.send_json(
             {
                 "type": "messages",
                 "messages": [m.to_dict() for m in replies],
-                "reply_to": data.get("id"),
+                "reply_to": reply_to,
             }
         )
+
+
+def _page_param(value: str | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or len(value) > 12 or int(value) < 1:
+        raise BadInput(f"'{name}' must be a positive whole number")
+    return int(value)
+
+
+async def _send_error(
+    websocket: WebSocket, error: str, status: int = 400, reply_to: Any = None
+) -> None:
+    frame: dict[str, Any] = {"type": "error", "error": error, "status": status}
+    if reply_to is not None:
+        frame["reply_to"] = reply_to
+    await websocket.send_json(frame)
+
+
+async def _refuse(websocket: WebSocket, error: str) -> None:
+    """Tell the client why, then close: 1008 (policy violation) is the websocket's 401."""
+    try:
+        await _send_error(websocket, error, 401)
+        await websocket.close(code=1008, reason="unauthorized")
+    except (WebSocketDisconnect, RuntimeError):
+        pass

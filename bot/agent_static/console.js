@@ -447,6 +447,9 @@
     renderHandoffState(h);
 
     setText("cust-name", c.name || h.customer_name, "Anonymous");
+    setText("cust-verified", c.verified
+      ? "verified: " + c.verified + (c.email ? " / " + c.email : "")
+      : "not verified" + (c.email ? " (says " + c.email + ")" : ""));
     setText("cust-channel", c.channel || h.channel);
     setText("cust-first-seen", c.first_seen ? dateOf(c.first_seen) : "");
     var earlier = c.earlier_conversations;

@@ -6,11 +6,36 @@
   window.__supportbotWidget = true;
   var script = document.currentScript;
   var origin = new URL(script ? script.src : "/widget.js", location.href).origin;
-  var key = "supportbot-session";
-  var session = localStorage.getItem(key);
-  if (!session) {
-    session = "w-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
-    localStorage.setItem(key, session);
+  // The hub issues the session and its secret token (POST /api/chat/sessions); the token goes in
+  // an Authorization header or the socket's first frame, never in a URL.
+  var key = "supportbot-chat";
+  localStorage.removeItem("supportbot-session");  // the old client-chosen id: no credential
+  // A shop whose customer is logged in vouches for them: user_id + user_hash (HMAC-SHA256 of the
+  // user id with the shop's identity secret, computed on the shop's server).
+  var shop = window.supportbotSettings || {};
+  var data = (script && script.dataset) || {};
+  var identity = {
+    user_id: shop.user_id || data.userId || undefined,
+    user_hash: shop.user_hash || data.userHash || undefined,
+    email: shop.email || data.email || undefined,
+    name: shop.name || data.name || undefined,
+  };
+  var creds = stored();
+  function stored() {
+    try {
+      var c = JSON.parse(localStorage.getItem(key) || "null");
+      return c && c.session && c.token && (c.user || null) === (identity.user_id || null) ? c : null;
+    } catch (e) { return null; }
+  }
+  function openSession() {
+    return fetch(origin + "/api/chat/sessions", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(identity),
+    }).then(function (r) { if (!r.ok) throw new Error("session " + r.status); return r.json(); })
+      .then(function (d) {
+        creds = { session: d.session, token: d.token, user: identity.user_id || null };
+        localStorage.setItem(key, JSON.stringify(creds));
+        return creds;
+      });
   }
   var lang = (navigator.language || "en").split("-")[0];
 
@@ -95,23 +120,30 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  var socket, queue = [], counter = 0;
+  var socket, queue = [], counter = 0, ready = false;
   function connect() {
-    var url = origin.replace(/^http/, "ws") + "/ws?session=" + encodeURIComponent(session) + "&lang=" + encodeURIComponent(lang);
-    socket = new WebSocket(url);
-    socket.onopen = function () { status.textContent = "online"; while (queue.length) socket.send(queue.shift()); };
-    socket.onclose = function () { status.textContent = "reconnecting\u2026"; setTimeout(connect, 2000); };
+    ready = false;
+    socket = new WebSocket(origin.replace(/^http/, "ws") + "/ws");
+    socket.onopen = function () { socket.send(JSON.stringify({ type: "auth", token: creds.token, language: lang })); };
+    socket.onclose = function () { ready = false; status.textContent = "reconnecting\u2026"; setTimeout(reconnect, 2000); };
     socket.onmessage = function (event) {
       var frame; try { frame = JSON.parse(event.data); } catch (e) { return; }
-      if (frame.type === "messages") frame.messages.forEach(function (m) { show(m.sender || "bot", m.text, m.buttons); });
+      if (frame.type === "ready") {
+        ready = true; status.textContent = "online";
+        while (queue.length) socket.send(queue.shift());
+      } else if (frame.type === "messages") frame.messages.forEach(function (m) { show(m.sender || "bot", m.text, m.buttons); });
+      else if (frame.type === "error" && frame.status === 401) { creds = null; localStorage.removeItem(key); }
       else if (frame.type === "error") show("error", frame.error);
     };
+  }
+  function reconnect() {  // a lapsed token: a new session (the old one cannot be read any more)
+    (creds ? Promise.resolve(creds) : openSession()).then(connect, function () { setTimeout(reconnect, 5000); });
   }
 
   function submit(payload, shown) {
     show("customer", shown || payload);
-    var frame = JSON.stringify({ type: "message", text: payload, id: session + "-" + Date.now() + "-" + (counter++), language: lang });
-    if (socket && socket.readyState === 1) socket.send(frame); else queue.push(frame);
+    var frame = JSON.stringify({ type: "message", text: payload, id: creds ? creds.session + "-" + Date.now() + "-" + (counter++) : undefined, language: lang });
+    if (socket && ready) socket.send(frame); else queue.push(frame);
   }
 
   form.onsubmit = function (e) {
@@ -122,11 +154,18 @@
     submit(text);
   };
 
-  fetch(origin + "/api/chat/" + encodeURIComponent(session)).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
+  function greet() { show("bot", "Hi! Ask me anything about orders, delivery, returns, payments or your account."); }
+  function restore(c) {
+    return fetch(origin + "/api/chat/" + encodeURIComponent(c.session) + "?limit=100", {
+      headers: { authorization: "Bearer " + c.token },
+    }).then(function (r) {
+      if (r.status === 401) { creds = null; localStorage.removeItem(key); return openSession().then(function () { return null; }); }
+      return r.ok ? r.json() : null;
+    });
+  }
+  (creds ? restore(creds) : openSession().then(function () { return null; })).then(function (data) {
     if (data && data.messages.length) {
       data.messages.forEach(function (m) { show(m.sender === "customer" ? "customer" : m.sender, m.text, []); });
-    } else {
-      show("bot", "Hi! Ask me anything about orders, delivery, returns, payments or your account.");
-    }
-  }).catch(function () {}).then(connect);
+    } else greet();
+  }).catch(function () { greet(); }).then(reconnect);
 })();

@@ -4,17 +4,22 @@ embedding model and index, SQLite, and the hub on a free loopback port."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 import httpx
 import pytest
+import websockets
 
 from bot.app import create_app
 from bot.hub import Hub
 from bot.rasa_train import train
 from bot.settings import Settings
+from channels.web import WebChannel
 from tests.channels.fake_telegram import FakeTelegram
 from tests.conftest import free_port
 from tests.fake_slack import FakeSlack
@@ -30,15 +35,42 @@ class Running:
     http: httpx.AsyncClient
     telegram: FakeTelegram
     slack: FakeSlack
+    tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def ws_url(self) -> str:
         return self.url.replace("http", "ws") + "/ws"
 
-    async def chat(self, session: str, text: str) -> list[dict]:
-        response = await self.http.post("/api/chat", json={"session": session, "text": text})
+    async def token(self, session: str) -> str:
+        """A token for a web session with a chosen id (the hub issues it, as to the widget)."""
+        if session not in self.tokens:
+            web = cast(WebChannel, self.hub.channels["web"])
+            self.tokens[session] = (await web.sessions.issue(session)).token
+        return self.tokens[session]
+
+    async def auth(self, session: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {await self.token(session)}"}
+
+    async def chat(self, session: str, text: str, **extra: Any) -> list[dict]:
+        response = await self.http.post(
+            "/api/chat",
+            json={"session": session, "text": text, **extra},
+            headers=await self.auth(session),
+        )
         assert response.status_code == 200, response.text
         return response.json()["messages"]
+
+    @asynccontextmanager
+    async def socket(
+        self, session: str, language: str | None = None
+    ) -> AsyncIterator[websockets.ClientConnection]:
+        """The widget's websocket, authenticated by its first frame."""
+        async with websockets.connect(self.ws_url) as ws:
+            token = await self.token(session)
+            await ws.send(json.dumps({"type": "auth", "token": token, "language": language}))
+            ready = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            assert ready == {"type": "ready", "session": session}, ready
+            yield ws
 
 
 @pytest.fixture(scope="session")

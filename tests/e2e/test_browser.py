@@ -4,6 +4,7 @@ Playwright) against the real hub with real Rasa: a full handoff, escaping, login
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import uuid
@@ -70,9 +71,11 @@ class Watch:
 async def customer_page(
     browser: Browser, running: Running, session: str, watch: Watch
 ) -> tuple[BrowserContext, Page]:
-    """The demo shop page with the widget (it opens by itself), on a known session id."""
+    """The demo shop page with the widget (it opens by itself), on a known session id whose
+    token the hub issued."""
     context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
-    await context.add_init_script(f"localStorage.setItem('supportbot-session', '{session}')")
+    creds = json.dumps({"session": session, "token": await running.token(session), "user": None})
+    await context.add_init_script(f"localStorage.setItem('supportbot-chat', {json.dumps(creds)})")
     page = watch.attach(await context.new_page())
     await page.goto(running.url + "/")
     await expect(page.locator("#sb-status")).to_have_text("online")
@@ -343,3 +346,42 @@ async def test_saved_replies_and_transfer(browser: Browser, running: Running):
     assert watch.dialogs == [] and watch.errors == []
     await ivy_ctx.close()
     await sam_ctx.close()
+
+
+async def test_a_new_visitor_gets_a_session_from_the_hub_and_keeps_it(
+    browser: Browser, running: Running
+):
+    """No credential in the browser: the widget asks the hub for one, never puts it in a URL,
+    restores the conversation after a reload, and another browser cannot read it."""
+    watch = Watch()
+    context = await browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    page = watch.attach(await context.new_page())
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    await page.goto(running.url + "/")
+    await expect(page.locator("#sb-status")).to_have_text("online")
+    await say(page, "how do I reset my password")
+    log = page.locator("#sb-log")
+    # the greeting, then the bot's answer: the question is stored by now
+    await expect(log.locator('[data-sender="bot"]').nth(1)).to_be_attached(timeout=WAIT)
+    creds = json.loads(await page.evaluate("localStorage.getItem('supportbot-chat')"))
+    assert creds["session"].startswith("w-") and len(creds["token"]) >= 43
+    assert not [u for u in urls if creds["token"] in u]
+
+    await page.reload()
+    await expect(page.locator("#sb-status")).to_have_text("online")
+    await expect(log.locator('[data-sender="customer"]').first).to_have_text(
+        "how do I reset my password"
+    )
+
+    stranger = await browser.new_context()
+    other = await stranger.new_page()
+    await other.goto(running.url + "/healthz")
+    status = await other.evaluate(
+        "s => fetch('/api/chat/' + s).then(r => r.status)", creds["session"]
+    )
+    assert status == 401
+    await stranger.close()
+    await context.close()
+    assert watch.dialogs == [] and watch.errors == []

@@ -6,7 +6,6 @@ import asyncio
 import json
 
 import pytest
-import websockets
 
 from bot.router import RASA_DOWN
 from tests.e2e.conftest import Running
@@ -24,7 +23,7 @@ async def test_health_reports_hub_rasa_and_index(running: Running):
 
 
 async def test_greeting_over_the_websocket(running: Running):
-    async with websockets.connect(running.ws_url + "?session=e2e-ws&lang=en") as ws:
+    async with running.socket("e2e-ws", "en") as ws:
         await ws.send(json.dumps({"type": "message", "text": "hi", "id": "1"}))
         frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
     assert frame["type"] == "messages"
@@ -53,7 +52,7 @@ async def test_password_questions_get_the_reset_article(running: Running, questi
 
 
 async def test_password_question_over_the_websocket(running: Running):
-    async with websockets.connect(running.ws_url + "?session=e2e-ws-pw") as ws:
+    async with running.socket("e2e-ws-pw") as ws:
         await ws.send(json.dumps({"text": "I forgot my password, what now?"}))
         frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
     assert frame["messages"][0]["custom"]["kb"]["article"] == "reset-password"
@@ -90,7 +89,7 @@ async def test_the_conversation_is_in_the_database(running: Running):
 async def test_a_crashed_rasa_is_restarted_and_the_waiting_message_answered(running: Running):
     supervisor = running.hub.supervisor
     assert supervisor is not None
-    async with websockets.connect(running.ws_url + "?session=e2e-crash") as ws:
+    async with running.socket("e2e-crash") as ws:
         await supervisor.kill()
         while await running.hub.rasa.healthy():
             await asyncio.sleep(0.1)

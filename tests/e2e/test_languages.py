@@ -12,10 +12,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def chat(running: Running, session: str, text: str, language: str | None = None):
-    body = {"session": session, "text": text, **({"language": language} if language else {})}
-    response = await running.http.post("/api/chat", json=body)
-    assert response.status_code == 200, response.text
-    return response.json()["messages"]
+    return await running.chat(session, text, **({"language": language} if language else {}))
 
 
 @pytest.mark.parametrize(
