@@ -17,7 +17,7 @@ from rasa_sdk.interfaces import (
 )
 
 from bot.agent_api import build_agent_api
-from bot.http_limits import BodyLimit, SecurityHeaders
+from bot.http_limits import RASA_CALL_BYTES, BodyLimit, SecurityHeaders
 from bot.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,9 @@ def create_app(hub: Hub) -> FastAPI:
 
     app = FastAPI(title="supportbot hub", version="0.1.0", lifespan=lifespan)
     app.state.hub = hub
-    app.add_middleware(BodyLimit, max_bytes=hub.settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_bytes=hub.settings.max_body_bytes, per_path={"/webhook": RASA_CALL_BYTES}
+    )
     app.add_middleware(SecurityHeaders)  # outermost: its headers reach every response
 
     @app.get("/healthz", tags=["ops"])

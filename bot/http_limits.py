@@ -13,6 +13,7 @@ WebSocket frames are bounded by the server (uvicorn's `ws_max_size`: close 1009)
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from fastapi import HTTPException
 from starlette.datastructures import Headers, MutableHeaders
@@ -28,6 +29,9 @@ DEMO_CSP = (
 EVERYWHERE = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 PAGES = {"/": {"Content-Security-Policy": DEMO_CSP}}
 NO_STORE_PREFIX = "/api/"  # agent sessions, CSRF tokens, customers' transcripts
+# Rasa's calls to the hub's action endpoint carry the conversation's whole tracker, which grows
+# with every turn; the endpoint checks Rasa's token before it reads a byte.
+RASA_CALL_BYTES = 16 * 1024 * 1024
 
 
 class BodyTooLarge(HTTPException):
@@ -53,30 +57,34 @@ def _content_length(scope: Scope) -> int | None:
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, per_path: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.per_path = dict(per_path or {})  # exact paths with a limit of their own
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.max_bytes)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await send_json(send, 413, {"error": BodyTooLarge(self.max_bytes).detail})
+        if declared is not None and declared > limit:
+            await send_json(send, 413, {"error": BodyTooLarge(limit).detail})
             return
         received = 0
         started = False
 
         async def counted() -> Message:
             nonlocal received
-            if received > self.max_bytes:  # asked again after the refusal: refuse again
-                raise BodyTooLarge(self.max_bytes)
+            if received > limit:  # asked again after the refusal: refuse again
+                raise BodyTooLarge(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def watched(message: Message) -> None:
