@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +19,7 @@ from rasa_sdk.interfaces import (
 from bot.agent_api import build_agent_api
 from bot.http_limits import RASA_CALL_BYTES, BodyLimit, SecurityHeaders
 from bot.hub import Hub
+from bot.safe_json import BadInput, loads_object
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,17 @@ def create_app(hub: Hub) -> FastAPI:
 
     @app.post("/webhook", tags=["rasa"], include_in_schema=False)
     async def action_webhook(request: Request) -> JSONResponse:
-        """Rasa's action server protocol, served in-process by rasa-sdk's executor."""
+        """Rasa's action server protocol, served in-process by rasa-sdk's executor; only for
+        Rasa, which sends the token the hub gave it (`Authorization: Bearer <token>`)."""
+        expected = hub.settings.action_token.encode()
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        valid = scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), expected)
+        if not expected or not valid:
+            return JSONResponse({"error": "missing or wrong action token"}, 401)
         try:
-            call = json.loads(await request.body())
-        except json.JSONDecodeError:
-            return JSONResponse({"error": "Invalid body request"}, 400)
-        if not isinstance(call, dict):
-            return JSONResponse({"error": "Invalid body request"}, 400)
+            call = loads_object(await request.body())
+        except BadInput as exc:
+            return JSONResponse({"error": str(exc)}, exc.status)
         try:
             result = await hub.executor.run(call)
         except ActionExecutionRejection as exc:

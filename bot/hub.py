@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from bot.handoff_context import HandoffViews
 from bot.language import LanguageDetection
 from bot.messages import OutgoingMessage
 from bot.rasa_client import RasaClient
-from bot.rasa_process import RasaSupervisor
+from bot.rasa_process import RasaSupervisor, with_tokens
 from bot.router import Router
 from bot.settings import Settings
 from bot.slack_desk import SlackDesk
@@ -47,11 +48,14 @@ def knowledge_base(settings: Settings, articles_dir: Path | None = None) -> Know
 
 class Hub:
     def __init__(self, settings: Settings) -> None:
+        settings = with_tokens(settings)  # the secrets shared with Rasa
         self.settings = settings
         self.db = Database(settings.db_url)
         self.store = Store(self.db)
         self.kb = knowledge_base(settings)
-        self.rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
+        self.rasa = RasaClient(
+            settings.rasa_url, settings.rasa_timeout, settings.rasa_token, settings.rasa_wait_cap
+        )
         self.supervisor = RasaSupervisor(settings, self.rasa) if settings.rasa_managed else None
         self.events = AgentEvents()
         self.agents = AgentDirectory(self.db)
@@ -117,14 +121,21 @@ class Hub:
         self._background.append(asyncio.create_task(self._retry_loop(), name="retry-pending"))
 
     async def _retry_loop(self, every: float = 5.0) -> None:
-        """Answer messages that arrived while Rasa was down, once it is back."""
+        """Answer what is still unanswered: messages stored by a hub that died or lost its
+        database (at start, then every few seconds), and messages that arrived while Rasa was
+        down, once it is back."""
         while True:
-            await asyncio.sleep(every)
             try:
-                if await self.rasa.healthy():
+                healthy = await self.rasa.healthy()
+                # while Rasa starts, a message waits up to the time a turn may take in Rasa;
+                # then it gets the honest "technical problem" reply and a handoff
+                wait = every if healthy else max(every, self.settings.rasa_wait_cap)
+                await self.router.recover(older_than=timedelta(seconds=wait))
+                if healthy:
                     await self.router.retry_pending()
-            except Exception:
-                log.exception("retrying pending messages failed")
+            except Exception as exc:  # the database or Rasa is away: next round
+                log.warning("answering stored messages failed: %s", exc)
+            await asyncio.sleep(every)
 
     async def stop(self) -> None:
         for task in self._background:

@@ -78,6 +78,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "fa": "متأسفم، یک مشکل فنی پیش آمده و الان نمی‌توانم پاسخ بدهم. پیام شما ذخیره شده و "
         "تیم ما در جریان است: به‌زودی همین‌جا پاسخ می‌گیرید.",
     },
+    "still_waiting": {
+        "en": "I still can't answer right now. This message is saved too, and you'll get an "
+        "answer here as soon as possible.",
+        "bs": "Još uvijek ne mogu odgovoriti. I ova poruka je sačuvana i odgovor ćete dobiti "
+        "ovdje što je prije moguće.",
+        "hr": "Još uvijek ne mogu odgovoriti. I ova je poruka spremljena i odgovor ćete dobiti "
+        "ovdje što je prije moguće.",
+        "sr": "Još uvek ne mogu da odgovorim. I ova poruka je sačuvana i odgovor ćete dobiti "
+        "ovde što je pre moguće.",
+        "ru": "Я всё ещё не могу ответить. Это сообщение тоже сохранено, и вы получите ответ "
+        "здесь как можно скорее.",
+        "fa": "هنوز نمی‌توانم پاسخ بدهم. این پیام هم ذخیره شد و به‌زودی همین‌جا پاسخ می‌گیرید.",
+    },
     "too_long": {
         "en": "Your message is too long ({length} characters). Please keep it under {limit}.",
         "bs": "Vaša poruka je preduga ({length} znakova). Molimo da ima manje od {limit} znakova.",

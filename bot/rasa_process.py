@@ -7,15 +7,18 @@ import asyncio
 import ctypes
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from bot.rasa_client import RasaClient
 from bot.settings import Settings
+from bot.storage.db import normalise_url
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +35,46 @@ def rasa_executable(settings: Settings) -> Path:
     return settings.rasa_venv / "bin" / "rasa"
 
 
+def with_tokens(settings: Settings) -> Settings:
+    """The settings with the secrets the hub shares with Rasa filled in: a random action token
+    when none is set, and a random Rasa API token when the hub runs Rasa itself."""
+    changes: dict[str, str] = {}
+    if not settings.action_token:
+        changes["action_token"] = secrets.token_urlsafe(32)
+    if not settings.rasa_token and settings.rasa_managed:
+        changes["rasa_token"] = secrets.token_urlsafe(32)
+    return settings.with_(**changes) if changes else settings
+
+
+def tracker_store(settings: Settings) -> dict[str, Any]:
+    """Rasa's SQL tracker store, so that a Rasa restart keeps every conversation: in the hub's
+    PostgreSQL database when there is one (Rasa's table is `events`), else in its own SQLite
+    file under var/."""
+    url = normalise_url(settings.db_url)
+    if url.startswith("postgresql"):
+        # Rasa's SQLAlchemy 1.4 with psycopg2, which .venv-rasa has; a host with a scheme is
+        # taken by Rasa as the whole URL
+        return {"type": "SQL", "dialect": "postgresql", "host": url.replace("+asyncpg", "", 1)}
+    return {"type": "SQL", "dialect": "sqlite", "db": str(settings.var_dir / "rasa-tracker.db")}
+
+
 def write_endpoints(settings: Settings) -> Path:
-    """Rasa's endpoints file, pointing its action calls at this hub's /webhook."""
+    """Rasa's endpoints file: its action calls go to this hub's /webhook with the shared token
+    (a header, so that it stays out of access logs), its trackers to a persistent store. The
+    file holds secrets, so only its owner may read it."""
     path = settings.var_dir / "rasa-endpoints.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"action_endpoint": {"url": settings.webhook_url}}))
+    endpoints = {
+        "action_endpoint": {
+            "url": settings.webhook_url,
+            "headers": {"Authorization": f"Bearer {settings.action_token}"},
+        },
+        "tracker_store": tracker_store(settings),
+    }
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(yaml.safe_dump(endpoints))
     return path
 
 
@@ -61,6 +99,7 @@ class RasaSupervisor:
             str(rasa_executable(s)),
             "run",
             "--enable-api",
+            *(["--auth-token", s.rasa_token] if s.rasa_token else []),
             "--interface",
             "127.0.0.1",
             "--port",

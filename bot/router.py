@@ -10,6 +10,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import frustration
@@ -18,12 +19,14 @@ from bot.i18n import t
 from bot.language import LanguageDetection
 from bot.messages import IncomingMessage, OutgoingMessage, human_button
 from bot.rasa_client import RasaClient, RasaUnavailable
-from bot.storage.models import Conversation, Message
+from bot.storage.db import storage_errors
+from bot.storage.models import Conversation, Message, utcnow
 from bot.storage.repo import Store
 
 log = logging.getLogger(__name__)
 
 RASA_DOWN = t("rasa_down")  # English; customers get theirs with t(key, language)
+STILL_WAITING = t("still_waiting")
 TOO_LONG = t("too_long")
 RATING = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*(stars?)?\s*$", re.IGNORECASE)
 DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")  # Persian, Arabic
@@ -31,6 +34,11 @@ DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "012345678901
 
 class InvalidMessage(ValueError):
     """The message cannot be processed at all (e.g. empty); nothing was stored."""
+
+
+class TurnInFlight(RuntimeError):
+    """The turn was sent to Rasa a moment ago and may still be in its hands: not sent again
+    until Rasa's tracker shows it or enough time has passed."""
 
 
 class Router:
@@ -54,38 +62,64 @@ class Router:
         self.on_customer_message: Callable[[int, Message], Awaitable[None]] | None = None
 
     async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
-        """Store the message, get the replies, store them and return them to the channel."""
+        """Store the message, get the replies, store them and return them to the channel.
+
+        Raises InvalidMessage (nothing stored) or StorageUnavailable (the database is down; a
+        message stored before that is answered later, by `recover`)."""
         if not msg.text or not msg.text.strip():
             raise InvalidMessage("The message is empty.")
-        async with self._locks[msg.conversation_key]:
-            too_long = len(msg.text) > self.max_chars
-            stored = await self.store.store_incoming(
-                msg, status="rejected" if too_long else "received"
-            )
-            if not stored.created:
-                return []  # a retried delivery of a message we already handled
-            conversation, message = stored.conversation, stored.message
-            await self._choose_language(conversation, msg)
-            if too_long:
-                language = conversation.language
-                text = t("too_long", language, length=len(msg.text), limit=self.max_chars)
-                return await self._reply(conversation, [OutgoingMessage(text, sender="system")])
-            if conversation.state in ("queued", "with_agent"):
-                await self._to_agents(conversation, message)
-                return []
-            if msg.attachment:  # the bot reads only text; a person would see it
-                await self.store.set_status(message.id, "unsupported")
-                text = t("text_only", conversation.language)
-                return await self._reply(conversation, [OutgoingMessage(text, sender="system")])
-            if conversation.awaiting_rating:
-                rated = RATING.match(msg.text.translate(DIGITS))
-                await self.store.update_conversation(conversation.id, awaiting_rating=False)
-                if rated:
-                    await self.handoffs.rate(conversation, int(rated.group(1)))
-                    await self.store.set_status(message.id, "processed")
-                    thanks = t("rating_thanks", conversation.language)
-                    return await self._reply(conversation, [OutgoingMessage(thanks)])
-            return await self._to_bot(conversation, message)
+        with storage_errors():
+            async with self._locks[msg.conversation_key]:
+                too_long = len(msg.text) > self.max_chars
+                stored = await self.store.store_incoming(
+                    msg, "rejected" if too_long else "received", self.max_chars
+                )
+                conversation, message = stored.conversation, stored.message
+                if not stored.created:
+                    return await self._again(conversation, message)
+                await self._choose_language(conversation, msg)
+                if too_long:
+                    language = conversation.language
+                    text = t("too_long", language, length=len(msg.text), limit=self.max_chars)
+                    return await self._reply(conversation, [self._system(text)])
+                return await self._route(conversation, message, bool(msg.attachment))
+
+    async def _again(self, conversation: Conversation, message: Message) -> list[OutgoingMessage]:
+        """A resent message (the same vendor id): answered now if it never was."""
+        if message.status == "received":  # stored by a hub that died or lost its database
+            return await self._route(conversation, message)
+        language = conversation.language
+        if message.status == "pending":  # waits for Rasa; the customer hears it again
+            return [self._system(t("still_waiting", language))]
+        if message.status == "rejected" and message.length:
+            return [
+                self._system(t("too_long", language, length=message.length, limit=self.max_chars))
+            ]
+        return []  # already answered
+
+    async def _route(
+        self, conversation: Conversation, message: Message, attachment: bool = False
+    ) -> list[OutgoingMessage]:
+        """Where a stored customer message goes: a person, a fixed reply or the bot."""
+        if conversation.state in ("queued", "with_agent"):
+            return await self._to_agents(conversation, message)
+        if attachment:  # the bot reads only text; a person would see it
+            await self.store.set_status(message.id, "unsupported")
+            text = t("text_only", conversation.language)
+            return await self._reply(conversation, [self._system(text)])
+        if conversation.awaiting_rating:
+            rated = RATING.match(message.text.translate(DIGITS))
+            await self.store.update_conversation(conversation.id, awaiting_rating=False)
+            if rated:
+                await self.handoffs.rate(conversation, int(rated.group(1)))
+                await self.store.set_status(message.id, "processed")
+                thanks = t("rating_thanks", conversation.language)
+                return await self._reply(conversation, [OutgoingMessage(thanks)])
+        return await self._to_bot(conversation, message)
+
+    @staticmethod
+    def _system(text: str) -> OutgoingMessage:
+        return OutgoingMessage(text, sender="system")
 
     async def _choose_language(self, conversation: Conversation, msg: IncomingMessage) -> None:
         """The conversation keeps its language unless the text is clearly in another supported
@@ -105,9 +139,11 @@ class Router:
         await self.store.store_outgoing(conversation.id, replies)
         return replies
 
-    async def _to_agents(self, conversation: Conversation, message: Message) -> None:
-        """A person owns the conversation. If it is only queued because Rasa was down, the
-        message also waits for the bot, whichever answers first."""
+    async def _to_agents(
+        self, conversation: Conversation, message: Message
+    ) -> list[OutgoingMessage]:
+        """A person owns the conversation. If it is only queued because Rasa is down, the
+        message also waits for the bot, whichever answers first, and the customer is told."""
         handoff = await self.handoffs.open_for(conversation.id)
         waits_for_bot = bool(
             handoff and handoff.reason == "bot_error" and handoff.status == "queued"
@@ -115,20 +151,52 @@ class Router:
         await self.store.set_status(message.id, "pending" if waits_for_bot else "to_agent")
         if handoff and self.on_customer_message:
             await self.on_customer_message(handoff.id, message)
+        if not waits_for_bot:
+            return []  # the person answers
+        waiting = t("still_waiting", conversation.language)
+        return await self._reply(conversation, [self._system(waiting)])
 
     async def _to_bot(self, conversation: Conversation, message: Message) -> list[OutgoingMessage]:
         try:
             return await self._answer(conversation, message)
+        except TurnInFlight:
+            return [self._system(t("still_waiting", conversation.language))]
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for %s: %s", conversation.key, exc)
             await self.store.set_status(message.id, "pending")
             await self.handoffs.request(conversation, "bot_error", 0.0, {"error": str(exc)})
             down = t("rasa_down", conversation.language)
-            return await self._reply(conversation, [OutgoingMessage(down, sender="system")])
+            return await self._reply(conversation, [self._system(down)])
+
+    async def _ask_rasa(
+        self, conversation: Conversation, message: Message
+    ) -> list[OutgoingMessage]:
+        """Rasa's replies to the message, which reaches Rasa once at most: a message sent
+        before gets the replies Rasa's tracker recorded for it instead of being sent again."""
+        if message.rasa_sent_at is not None:
+            earlier = await self.rasa.replies_to(conversation.key, message.id)
+            if earlier is not None:
+                log.info("replies to message %s rebuilt from Rasa's tracker", message.id)
+                return earlier
+            sent = message.rasa_sent_at
+            sent = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
+            if utcnow() - sent < timedelta(seconds=2 * self.rasa.max_wait):
+                raise TurnInFlight(f"message {message.id} may still be in Rasa")
+        sent_at = datetime.now(UTC)
+        await self.store.mark_sent(message.id, sent_at)
+        message.rasa_sent_at = sent_at
+        metadata = {**self._metadata(conversation), "message_id": message.id}
+        try:
+            return await self.rasa.send(conversation.key, message.text, metadata)
+        except RasaUnavailable as exc:
+            if not exc.delivered:  # Rasa never saw it: a retry sends it without asking
+                await self.store.mark_sent(message.id, None)
+                message.rasa_sent_at = None
+            raise
 
     async def _answer(self, conversation: Conversation, message: Message) -> list[OutgoingMessage]:
         """Rasa's replies, with a handoff if one is due; raises RasaUnavailable untouched."""
-        raw = await self.rasa.send(conversation.key, message.text, self._metadata(conversation))
+        raw = await self._ask_rasa(conversation, message)
         replies, kb, wanted = self._interpret(raw)
         if not replies and wanted is None:
             # Rasa answered nothing (e.g. an action failed): never leave the customer in silence;
@@ -227,25 +295,56 @@ class Router:
         """Answer messages that arrived while Rasa was down and push the replies to the
         customer, unless a person has taken the conversation over meanwhile."""
         done = 0
-        for conversation, message in await self.store.pending():
-            async with self._locks[conversation.key]:
-                if not await self.rasa.healthy():
-                    return done
-                current = await self.store.conversation(conversation.key)
-                if current is None:
-                    continue
-                if current.state != "bot" and not await self.handoffs.withdraw(current):
-                    await self.store.set_status(message.id, "to_agent")
-                    continue
-                try:
-                    replies = await self._answer(current, message)
-                except RasaUnavailable as exc:  # gone again: the message stays pending
-                    await self.handoffs.request(current, "bot_error", 0.0, {"error": str(exc)})
-                    return done
-            if self.deliver:
-                try:
-                    await self.deliver(current, replies)
-                except Exception:
-                    log.exception("could not deliver late replies to %s", conversation.key)
-            done += 1
+        with storage_errors():
+            for conversation, message in await self.store.pending():
+                async with self._locks[conversation.key]:
+                    if not await self.rasa.healthy():
+                        return done
+                    current = await self.store.conversation(conversation.key)
+                    fresh = await self.store.message(message.id)
+                    if current is None or fresh is None or fresh.status != "pending":
+                        continue  # answered meanwhile
+                    if current.state != "bot" and not await self.handoffs.withdraw(current):
+                        await self.store.set_status(message.id, "to_agent")
+                        continue
+                    try:
+                        replies = await self._answer(current, fresh)
+                    except TurnInFlight:
+                        continue
+                    except RasaUnavailable as exc:  # gone again: the message stays pending
+                        await self.handoffs.request(current, "bot_error", 0.0, {"error": str(exc)})
+                        return done
+                await self._push(current, replies)
+                done += 1
         return done
+
+    async def recover(self, older_than: timedelta = timedelta(seconds=5)) -> int:
+        """Handle messages stored but never handled: the hub died, or the database failed,
+        between storing and answering them. A conversation this process is working on right
+        now (its lock is held) is left alone. Replies are pushed through the channel."""
+        done = 0
+        with storage_errors():
+            for conversation, message in await self.store.unanswered(older_than):
+                lock = self._locks[conversation.key]
+                if lock.locked():
+                    continue
+                async with lock:
+                    current = await self.store.conversation(conversation.key)
+                    fresh = await self.store.message(message.id)
+                    if current is None or fresh is None or fresh.status != "received":
+                        continue
+                    log.info(
+                        "answering message %s stored in %s but never handled", fresh.id, current.key
+                    )
+                    replies = await self._route(current, fresh)
+                if replies:
+                    await self._push(current, replies)
+                done += 1
+        return done
+
+    async def _push(self, conversation: Conversation, replies: list[OutgoingMessage]) -> None:
+        if self.deliver is not None:
+            try:
+                await self.deliver(conversation, replies)
+            except Exception:
+                log.exception("could not deliver late replies to %s", conversation.key)

@@ -54,9 +54,12 @@ class Settings:
     rasa_managed: bool = True  # the hub starts and supervises the Rasa server itself
     rasa_venv: Path = ROOT / ".venv-rasa"
     rasa_project: Path = ROOT
-    rasa_timeout: float = 15.0
+    rasa_timeout: float = 15.0  # seconds between health checks while a turn is in Rasa
+    rasa_max_wait: float = 0.0  # give up on a turn after this long; 0: 10 × rasa_timeout
+    rasa_token: str = ""  # Rasa's --auth-token; empty: a random one when the hub runs Rasa
     models_dir: Path = ROOT / "var" / "models"
     action_url: str = ""  # where Rasa calls our actions; default: this hub's /webhook
+    action_token: str = ""  # shared with Rasa for /webhook; empty: random at every start
     # Knowledge base
     articles_dir: Path = ROOT / "knowledge_base" / "articles"
     index_dir: Path = ROOT / "var" / "kb-index"
@@ -103,6 +106,10 @@ class Settings:
         return int(self.rasa_url.rsplit(":", 1)[-1].split("/")[0])
 
     @property
+    def rasa_wait_cap(self) -> float:
+        return self.rasa_max_wait or 10 * self.rasa_timeout
+
+    @property
     def webhook_url(self) -> str:
         return self.action_url or f"http://{self.host}:{self.port}/webhook"
 
@@ -120,8 +127,11 @@ ENV: dict[str, tuple[str, Any]] = {
     "RASA_MANAGED": ("rasa_managed", _bool),
     "RASA_VENV": ("rasa_venv", Path),
     "RASA_TIMEOUT": ("rasa_timeout", float),
+    "RASA_MAX_WAIT": ("rasa_max_wait", float),
+    "RASA_TOKEN": ("rasa_token", str),
     "RASA_MODELS_DIR": ("models_dir", Path),
     "ACTION_ENDPOINT_URL": ("action_url", str),
+    "ACTION_TOKEN": ("action_token", str),
     "KB_ARTICLES_DIR": ("articles_dir", Path),
     "KB_INDEX_DIR": ("index_dir", Path),
     "EMBEDDING_MODEL": ("embedding_model", str),

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +23,28 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 class StorageUnavailable(RuntimeError):
     """The database cannot be reached or used right now; the caller answers 503 and retries."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether `exc` means the database is unavailable, not that the data or query is wrong."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, IntegrityError | DataError):
+        return False
+    return isinstance(exc, DBAPIError | OSError | ConnectionError)
+
+
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """Turn a database outage raised inside the block into StorageUnavailable."""
+    try:
+        yield
+    except StorageUnavailable:
+        raise
+    except Exception as exc:
+        if is_outage(exc):
+            raise StorageUnavailable(f"database unavailable: {type(exc).__name__}: {exc}") from exc
+        raise
 
 
 def normalise_url(url: str) -> str:
@@ -38,7 +63,9 @@ class Database:
             path = self.url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: AsyncEngine = create_async_engine(self.url)
+        # a pooled connection that died with the server is replaced, not handed out: the hub
+        # recovers by itself when the database is back
+        self.engine: AsyncEngine = create_async_engine(self.url, pool_pre_ping=True)
         if self.url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)

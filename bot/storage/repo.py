@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -77,8 +78,12 @@ class Store:
                 await s.rollback()
                 return (await s.execute(query)).scalar_one()
 
-    async def store_incoming(self, msg: IncomingMessage, status: str = "received") -> Stored:
-        """Store a customer's message before anything else happens to it (idempotent)."""
+    async def store_incoming(
+        self, msg: IncomingMessage, status: str = "received", max_chars: int | None = None
+    ) -> Stored:
+        """Store a customer's message before anything else happens to it (idempotent). A text
+        over `max_chars` is stored cut to that length, with its original length."""
+        too_long = max_chars is not None and len(msg.text) > max_chars
         conversation = await self.conversation_for(msg)
         async with self.db.session() as s:
             if msg.vendor_message_id:
@@ -96,7 +101,8 @@ class Store:
                 conversation_id=conversation.id,
                 direction="in",
                 sender="customer",
-                text=msg.text,
+                text=msg.text[:max_chars] if too_long else msg.text,
+                length=len(msg.text) if too_long else None,
                 vendor_message_id=msg.vendor_message_id,
                 status=status,
             )
@@ -148,6 +154,35 @@ class Store:
             if message:
                 message.status = status
                 await s.commit()
+
+    async def mark_sent(self, message_id: int, at: datetime | None) -> None:
+        """When the message was sent to Rasa (None: it surely never reached Rasa)."""
+        async with self.db.session() as s:
+            await s.execute(update(Message).where(Message.id == message_id).values(rasa_sent_at=at))
+            await s.commit()
+
+    async def message(self, message_id: int) -> Message | None:
+        async with self.db.session() as s:
+            return await s.get(Message, message_id)
+
+    async def unanswered(
+        self, older_than: timedelta, limit: int = 100
+    ) -> list[tuple[Conversation, Message]]:
+        """Customer messages stored but never handled (the hub died or the database failed
+        after storing them), oldest first."""
+        async with self.db.session() as s:
+            rows = await s.execute(
+                select(Conversation, Message)
+                .join(Message, Message.conversation_id == Conversation.id)
+                .where(
+                    Message.status == "received",
+                    Message.direction == "in",
+                    Message.created_at < utcnow() - older_than,
+                )
+                .order_by(Message.id)
+                .limit(limit)
+            )
+            return [(c, m) for c, m in rows.tuples()]
 
     async def annotate(
         self,

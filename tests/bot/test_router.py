@@ -11,7 +11,7 @@ from bot.handoff import NO_AGENT_ONLINE, Handoffs
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient
-from bot.router import RASA_DOWN, InvalidMessage, Router
+from bot.router import RASA_DOWN, STILL_WAITING, InvalidMessage, Router
 from bot.storage.models import Conversation
 from bot.storage.repo import Store
 from tests.conftest import free_port
@@ -23,8 +23,10 @@ def msg(text: str, vendor_id: str | None = None) -> IncomingMessage:
     return IncomingMessage("web", "s1", text, Customer("s1"), vendor_id, "en")
 
 
-def router_for(store: Store, url: str, timeout: float = 15.0, **options: Any) -> Router:
-    rasa = RasaClient(url, timeout=timeout)
+def router_for(
+    store: Store, url: str, timeout: float = 15.0, max_wait: float | None = None, **options: Any
+) -> Router:
+    rasa = RasaClient(url, timeout=timeout, max_wait=max_wait)
     return Router(store, rasa, Handoffs(store.db, store, rasa), **options)
 
 
@@ -70,14 +72,16 @@ async def test_empty_message_is_refused_and_nothing_is_stored(store: Store, fake
     assert await store.conversation("web:s1") is None
 
 
-async def test_too_long_message_is_kept_and_the_customer_told(store: Store, fake_rasa):
+async def test_too_long_message_is_kept_cut_with_its_length_and_the_customer_told(
+    store: Store, fake_rasa
+):
     fake, url = fake_rasa
     router = router_for(store, url, max_chars=4000)
     replies = await router.handle(msg("x" * 4001))
     assert "too long" in replies[0].text and "4000" in replies[0].text
     assert fake.received == []
     stored = (await store.transcript("web:s1"))[0]
-    assert stored.status == "rejected" and len(stored.text) == 4001
+    assert stored.status == "rejected" and len(stored.text) == 4000 and stored.length == 4001
 
 
 async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_is_back(store: Store):
@@ -91,7 +95,8 @@ async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_is_back(stor
     router.deliver = deliver
     replies = await router.handle(msg("where is my order?"))
     assert replies[0].text == RASA_DOWN
-    assert await router.handle(msg("hello??")) == []  # queued for a person meanwhile
+    # queued for a person meanwhile, and told so: never silence
+    assert [r.text for r in await router.handle(msg("hello??"))] == [STILL_WAITING]
     statuses = [m.status for m in await store.transcript("web:s1") if m.direction == "in"]
     assert statuses == ["pending", "pending"]
 
@@ -108,13 +113,14 @@ async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_is_back(stor
     assert conversation and conversation.state == "bot"  # the bot_error handoff was withdrawn
 
 
-async def test_slow_rasa_times_out_with_an_honest_reply(store: Store, fake_rasa):
+async def test_rasa_too_slow_for_the_cap_gets_an_honest_reply(store: Store, fake_rasa):
     fake, url = fake_rasa
     fake.delay = 3.0
-    router = router_for(store, url, timeout=0.5)
+    router = router_for(store, url, timeout=0.2, max_wait=0.5)
     replies = await router.handle(msg("hello"))
     assert replies[0].text == RASA_DOWN
     assert (await store.transcript("web:s1"))[0].status == "pending"
+    fake.delay = 0.0  # the fake server may stop
 
 
 async def test_rasa_error_response_does_not_lose_the_message(store: Store, fake_rasa):
