@@ -13,7 +13,8 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, WebSocket
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
@@ -25,6 +26,8 @@ from bot.handoff import HandoffError, Handoffs
 from bot.handoff_context import HandoffViews
 from bot.storage.models import Agent, SavedReply
 
+# a row id as a database column holds it: larger ones are a 400, not a driver error
+Id = Annotated[int, PathParam(ge=1, le=2**63 - 1)]
 STATIC = Path(__file__).resolve().parent / "agent_static"
 COOKIE = "sb_session"
 CSP = (
@@ -180,7 +183,9 @@ def build_agent_api(
         return {"handoffs": await views.queue()}
 
     @api.get("/api/agent/handoffs/{handoff_id}", tags=["handoffs"])
-    async def context(handoff_id: int, _: Reader, before: int | None = None) -> dict[str, Any]:
+    async def context(
+        handoff_id: Id, _: Reader, before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None
+    ) -> dict[str, Any]:
         """Everything the agent needs: reason, customer, summary, signals, notes and the latest
         200 messages; `transcript_more` says if there are older ones (`?before=<message id>`)."""
         found = await views.context(handoff_id, before)
@@ -189,7 +194,7 @@ def build_agent_api(
         return found
 
     @api.post("/api/agent/handoffs/{handoff_id}/claim", tags=["handoffs"])
-    async def claim(handoff_id: int, current: Writer) -> JSONResponse:
+    async def claim(handoff_id: Id, current: Writer) -> JSONResponse:
         try:
             await handoffs.claim(handoff_id, current.agent)
         except HandoffError as exc:
@@ -197,18 +202,18 @@ def build_agent_api(
         return JSONResponse({"handoff": await handoff_json(handoff_id)})
 
     @api.post("/api/agent/handoffs/{handoff_id}/messages", tags=["handoffs"])
-    async def reply(handoff_id: int, body: TextBody, current: Writer) -> dict[str, Any]:
+    async def reply(handoff_id: Id, body: TextBody, current: Writer) -> dict[str, Any]:
         """Send a reply to the customer on their channel."""
         return {"message": await run(handoffs.reply(handoff_id, current.agent, body.text))}
 
     @api.post("/api/agent/handoffs/{handoff_id}/notes", tags=["handoffs"])
-    async def note(handoff_id: int, body: TextBody, current: Writer) -> dict[str, Any]:
+    async def note(handoff_id: Id, body: TextBody, current: Writer) -> dict[str, Any]:
         """A private note: never shown to the customer."""
         saved = await run(handoffs.add_note(handoff_id, current.agent, body.text))
         return {"note": {"agent": current.agent.display_name, "text": saved.text}}
 
     @api.post("/api/agent/handoffs/{handoff_id}/transfer", tags=["handoffs"])
-    async def transfer(handoff_id: int, body: TransferBody, current: Writer) -> dict[str, Any]:
+    async def transfer(handoff_id: Id, body: TransferBody, current: Writer) -> dict[str, Any]:
         target = await directory.by_username(body.agent)
         if target is None:
             raise HTTPException(404, f"no agent '{body.agent}'")
@@ -216,7 +221,7 @@ def build_agent_api(
         return {"handoff": await handoff_json(handoff_id)}
 
     @api.post("/api/agent/handoffs/{handoff_id}/resolve", tags=["handoffs"])
-    async def resolve(handoff_id: int, body: ResolveBody, current: Writer) -> dict[str, Any]:
+    async def resolve(handoff_id: Id, body: ResolveBody, current: Writer) -> dict[str, Any]:
         """Hand the conversation back to the bot, which asks the customer for a rating."""
         await run(handoffs.resolve(handoff_id, current.agent, body.note))
         return {"handoff": await handoff_json(handoff_id)}
@@ -236,7 +241,7 @@ def build_agent_api(
             return {"reply": {"id": row.id, "title": row.title, "text": row.text}}
 
     @api.delete("/api/agent/saved-replies/{reply_id}", tags=["saved replies"])
-    async def delete_saved_reply(reply_id: int, _: Admin) -> dict[str, Any]:
+    async def delete_saved_reply(reply_id: Id, _: Admin) -> dict[str, Any]:
         async with handoffs.db.session() as s:
             result = await s.execute(delete(SavedReply).where(SavedReply.id == reply_id))
             await s.commit()

@@ -39,6 +39,26 @@ UNAUTHORIZED = (
 NO_DATABASE = "the service is briefly unavailable; please try again in a moment"
 
 
+def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """The OpenAPI description of a JSON body the route reads itself (through safe_json)."""
+    schema = {"type": "object", "properties": properties, "required": required or []}
+    return {"requestBody": {"content": {"application/json": {"schema": schema}}}}
+
+
+STRING = {"type": "string"}
+CHAT_BODY = _body(
+    {
+        "text": STRING,
+        "session": STRING,
+        "id": {"anyOf": [STRING, {"type": "integer"}]},
+        "name": STRING,
+        "language": STRING,
+    },
+    ["text"],
+)
+SESSION_BODY = _body({"user_id": STRING, "user_hash": STRING, "email": STRING, "name": STRING})
+
+
 def _language(value: Any) -> str | None:
     if value is None:
         return None
@@ -148,7 +168,7 @@ class WebChannel(Channel):
         async def widget() -> FileResponse:
             return FileResponse(STATIC / "widget.js", media_type="application/javascript")
 
-        @api.post("/api/chat/sessions", tags=["web chat"])
+        @api.post("/api/chat/sessions", tags=["web chat"], openapi_extra=SESSION_BODY)
         async def new_session(request: Request) -> JSONResponse:
             """Open a web chat: answers `{"session", "token"}`; send the token with every later
             call. A shop's logged-in customer may be vouched for with `user_id` and `user_hash`
@@ -163,7 +183,7 @@ class WebChannel(Channel):
                 return _error(NO_DATABASE, 503)
             return JSONResponse(issued_json(issued))
 
-        @api.post("/api/chat", tags=["web chat"])
+        @api.post("/api/chat", tags=["web chat"], openapi_extra=CHAT_BODY)
         async def chat(request: Request) -> JSONResponse:
             """Send one customer message with `Authorization: Bearer <token>`; answers
             `{"messages": [{"text", "buttons", "sender"}...]}`. Without a session and a token a
