@@ -27,6 +27,7 @@ from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.language import base
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.router import InvalidMessage
 from bot.safe_json import loads_object
@@ -51,10 +52,6 @@ ATTACHMENTS = (  # what a non-text message holds, in the words the transcript sh
 
 class TelegramConfigError(ValueError):
     pass
-
-
-def _language(code: str | None) -> str | None:
-    return code.replace("_", "-").split("-")[0].lower() if code else None
 
 
 def _display_name(user: User | None) -> str | None:
@@ -240,7 +237,7 @@ class TelegramChannel(Channel):
     def _incoming(
         self, chat_id: int, user: User | None, text: str, vendor_id: str
     ) -> IncomingMessage:
-        language = _language(user.language_code) if user else None
+        language = (base(user.language_code) or None) if user else None
         return IncomingMessage(
             channel=self.name,
             chat_id=str(chat_id),
