@@ -84,7 +84,8 @@ class RasaClient:
         except httpx.HTTPError:
             return False
 
-    async def _tracker(self, sender: str, events: str) -> dict[str, Any]:
+    async def tracker(self, sender: str, events: str = "AFTER_RESTART") -> dict[str, Any]:
+        """The conversation's tracker as Rasa's HTTP API returns it."""
         try:
             response = await self._http.get(
                 f"/conversations/{quote(sender, safe=':@')}/tracker",
@@ -98,13 +99,13 @@ class RasaClient:
 
     async def latest_message(self, sender: str) -> dict[str, Any]:
         """The tracker's latest user message (intent, confidence, text)."""
-        latest = (await self._tracker(sender, "NONE")).get("latest_message")
+        latest = (await self.tracker(sender, "NONE")).get("latest_message")
         return latest if isinstance(latest, dict) else {}
 
     async def replies_to(self, sender: str, message_id: int) -> list[OutgoingMessage] | None:
         """Rasa's replies to the turn that carried the hub's `message_id` in its metadata, rebuilt
         from the tracker's events; None if Rasa never logged that turn."""
-        events = (await self._tracker(sender, "AFTER_RESTART")).get("events") or []
+        events = (await self.tracker(sender, "AFTER_RESTART")).get("events") or []
         replies: list[OutgoingMessage] | None = None
         for event in events:
             if not isinstance(event, dict):

@@ -86,9 +86,12 @@ class Router:
 
     async def _again(self, conversation: Conversation, message: Message) -> list[OutgoingMessage]:
         """A resent message (the same vendor id): answered now if it never was."""
-        if message.status == "received":  # stored by a hub that died or lost its database
-            return await self._route(conversation, message)
         language = conversation.language
+        if message.status == "received":  # stored by a hub that died or lost its database
+            try:
+                return await self._route(conversation, message)
+            except TurnInFlight:  # sent to Rasa a moment ago: its answer is pushed later
+                return [self._system(t("still_waiting", language))]
         if message.status == "pending":  # waits for Rasa; the customer hears it again
             return [self._system(t("still_waiting", language))]
         if message.status == "rejected" and message.length:
@@ -159,8 +162,6 @@ class Router:
     async def _to_bot(self, conversation: Conversation, message: Message) -> list[OutgoingMessage]:
         try:
             return await self._answer(conversation, message)
-        except TurnInFlight:
-            return [self._system(t("still_waiting", conversation.language))]
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for %s: %s", conversation.key, exc)
             await self.store.set_status(message.id, "pending")
@@ -333,10 +334,11 @@ class Router:
                     fresh = await self.store.message(message.id)
                     if current is None or fresh is None or fresh.status != "received":
                         continue
-                    log.info(
-                        "answering message %s stored in %s but never handled", fresh.id, current.key
-                    )
-                    replies = await self._route(current, fresh)
+                    log.info("answering message %s, stored but never handled", fresh.id)
+                    try:
+                        replies = await self._route(current, fresh)
+                    except TurnInFlight:
+                        continue
                 if replies:
                     await self._push(current, replies)
                 done += 1

@@ -416,3 +416,17 @@ async def test_a_hub_started_after_a_crash_answers_what_its_predecessor_stored(
             ]
             transcript = await hub.store.transcript("telegram:4242")
             assert [m.status for m in transcript if m.direction == "in"] == ["processed"]
+
+
+async def test_a_turn_sent_a_moment_ago_is_neither_sent_again_nor_answered_twice(
+    store: Store, fake_rasa
+):
+    fake, url = fake_rasa
+    stored = await store.store_incoming(msg("hello", "v1"))
+    await store.mark_sent(stored.message.id, utcnow())  # Rasa may be working on it right now
+    await backdate(store, stored.message.id, 60)
+    router, delivered = router_for(store, url, timeout=1)
+    assert [r.text for r in await router.handle(msg("hello", "v1"))] == [STILL_WAITING]
+    assert await router.recover(timedelta(seconds=5)) == 0
+    assert fake.received == [] and delivered == []
+    assert await statuses(store) == ["received"]  # answered when Rasa's tracker shows it
