@@ -52,9 +52,9 @@ def tracker_store(settings: Settings) -> dict[str, Any]:
     file under var/."""
     url = normalise_url(settings.db_url)
     if url.startswith("postgresql"):
-        # Rasa's SQLAlchemy 1.4 with psycopg2, which .venv-rasa has; a host with a scheme is
-        # taken by Rasa as the whole URL
-        return {"type": "SQL", "dialect": "postgresql", "host": url.replace("+asyncpg", "", 1)}
+        # Rasa's SQLAlchemy 1.4 with psycopg2, which .venv-rasa has; Rasa passes `url` on as
+        # the store's host, and a host with a scheme is taken as the whole database URL
+        return {"type": "SQL", "dialect": "postgresql", "url": url.replace("+asyncpg", "", 1)}
     return {"type": "SQL", "dialect": "sqlite", "db": str(settings.var_dir / "rasa-tracker.db")}
 
 

@@ -364,13 +364,47 @@ def test_on_postgresql_rasa_keeps_its_trackers_in_the_hubs_database(settings: Se
     assert endpoints["tracker_store"] == {
         "type": "SQL",
         "dialect": "postgresql",
-        "host": "postgresql://bot:secret@db.internal:5432/supportbot",
+        "url": "postgresql://bot:secret@db.internal:5432/supportbot",
     }
 
 
-def test_rasa_has_a_driver_for_the_postgresql_tracker_store(base_settings: Settings):
-    site = next((base_settings.rasa_venv / "lib").glob("python3.*/site-packages"))
-    assert (site / "psycopg2").is_dir()
+RASA_STORE_CHECK = """
+import asyncio, sys
+from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import read_endpoint_config
+
+async def main():
+    config = read_endpoint_config(sys.argv[1], "tracker_store")
+    tracker = DialogueStateTracker("web:x", [])
+    tracker.update(UserUttered("hello", metadata={"message_id": 7}))
+    await TrackerStore.create(config, Domain.empty()).save(tracker)
+    again = await TrackerStore.create(config, Domain.empty()).retrieve("web:x")
+    print([e.metadata["message_id"] for e in again.events if isinstance(e, UserUttered)])
+
+asyncio.run(main())
+"""
+
+
+async def test_rasa_opens_the_postgresql_tracker_store_it_is_given(settings: Settings):
+    """Rasa's own code reads the endpoints file the hub writes and keeps a tracker there."""
+    from tests.conftest import _drop_postgres_database, _postgres_database
+
+    name = await _postgres_database()
+    try:
+        url = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+        path = write_endpoints(settings.with_(database_url=url, action_token="x"))
+        rasa_python = settings.rasa_venv / "bin" / "python"
+        check = await asyncio.create_subprocess_exec(
+            str(rasa_python), "-c", RASA_STORE_CHECK, str(path), stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await check.communicate()
+        assert check.returncode == 0
+        assert out.decode().strip().splitlines()[-1] == "[7]"
+    finally:
+        await _drop_postgres_database(name)
 
 
 async def test_the_rasa_api_is_called_with_its_auth_token(store: Store):
