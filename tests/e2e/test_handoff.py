@@ -20,8 +20,7 @@ async def handoff_reason(running: Running, session: str) -> str | None:
 
 
 async def rasa_paused(running: Running, session: str) -> bool:
-    response = await running.hub.rasa._http.get(f"/conversations/web:{session}/tracker")
-    return bool(response.json()["paused"])
+    return bool((await running.hub.rasa.tracker(f"web:{session}"))["paused"])
 
 
 def handed_over(messages: list[dict]) -> bool:
