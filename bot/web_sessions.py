@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.db import Database
+from bot.storage.db import Database, storage_errors
 from bot.storage.models import Customer, WebSession, utcnow
 
 log = logging.getLogger(__name__)
@@ -86,12 +86,14 @@ class WebSessions:
         return "u-" + key.hexdigest()[:40]
 
     async def create(self, identity: Identity | None = None) -> Issued:
-        """A new credential: a fresh anonymous session, or the verified user's own session."""
+        """A new credential: a fresh anonymous session, or the verified user's own session.
+        Raises StorageUnavailable when the database is down."""
         user = self.verify(identity) if identity else None
         session = self._user_session(user) if user else "w-" + secrets.token_urlsafe(18)
-        issued = await self.issue(session, verified_user=user)
-        if user and identity:
-            await self._remember_customer(session, user, identity)
+        with storage_errors():
+            issued = await self.issue(session, verified_user=user)
+            if user and identity:
+                await self._remember_customer(session, user, identity)
         return issued
 
     async def issue(self, session: str, verified_user: str | None = None) -> Issued:
@@ -112,9 +114,14 @@ class WebSessions:
         return Issued(session, token, verified_user)
 
     async def check(self, token: str | None, session: str | None = None) -> Verified | None:
-        """The session the token opens (and, if given, only if it is `session`), or None."""
+        """The session the token opens (and, if given, only if it is `session`), or None.
+        Raises StorageUnavailable when the database is down."""
         if not token or len(token) > 256:
             return None
+        with storage_errors():
+            return await self._check(token, session)
+
+    async def _check(self, token: str, session: str | None) -> Verified | None:
         async with self.db.session() as s:
             row = await s.get(WebSession, _digest(token))
             if row is None or (

@@ -24,7 +24,7 @@ from bot.storage.repo import Store
 from bot.web_sessions import sign
 from channels.web import WebChannel
 from tests.fake_rasa import FakeRasa
-from tests.support import serve
+from tests.support import serve, sqlite_outage
 
 SECRET = "shop-identity-secret"
 
@@ -372,3 +372,25 @@ async def test_the_agent_sees_who_the_shop_vouched_for(site: Site):
         seen[chat.session] = (context["customer"]["verified"], context["customer"]["email"])
     assert seen[verified.session] == ("user-42", "ana@example.com")
     assert seen[claimed.session] == (None, None)  # an unverified claim leaves no trace
+
+
+async def test_a_database_outage_is_a_503_and_an_error_frame_then_it_recovers(site: Site):
+    chat = await site.open()
+    async with site.ws() as ws:
+        await authed(ws, chat)
+        async with sqlite_outage(site.store.db):
+            down = await site.say(chat, "are you there?")
+            fresh = await site.http.post("/api/chat/sessions")
+            await ws.send(json.dumps({"type": "message", "text": "hello?", "id": "m1"}))
+            frame = json.loads(await ws.recv())
+        assert down.status_code == 503 and "try again" in down.json()["error"]
+        assert fresh.status_code == 503
+        assert frame == {
+            "type": "error",
+            "error": frame["error"],
+            "status": 503,
+            "reply_to": "m1",
+        }
+        await ws.send(json.dumps({"type": "message", "text": "back?"}))  # the same socket
+        assert json.loads(await ws.recv())["messages"][0]["text"] == "echo: back?"
+    assert (await site.say(chat, "and now?")).json()["messages"][0]["text"] == "echo: and now?"
