@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import create_app  # noqa: E402
 from bot.hub import Hub  # noqa: E402
+from bot.i18n import t  # noqa: E402
 from bot.rasa_train import train  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from knowledge_base.loader import load_articles  # noqa: E402
@@ -52,19 +53,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+RASA_DOWN = {t("rasa_down"), t("still_waiting")}  # the bot's "technical problem" replies
+
+
 def script(titles: list[str], rng: random.Random, questions: int) -> list[str]:
     """One customer's messages: hello, a few KB questions, something unrelated, thanks."""
     return ["hi", *rng.sample(titles, questions), rng.choice(UNRELATED), "thanks"]
 
 
 async def customer(
-    http: httpx.AsyncClient, name: str, messages: list[str], timings: list[float]
+    http: httpx.AsyncClient,
+    name: str,
+    messages: list[str],
+    timings: list[float],
+    sessions: list[str] | None = None,
 ) -> Counter[str]:
     """Plays one customer; counts answered, handed-off (a person owns it now: the bot is
     rightly silent) and failed messages (an error, or silence while the bot owns it)."""
     outcome: Counter[str] = Counter()
     opened = (await http.post("/api/chat/sessions")).json()  # as the widget starts
     session, auth = opened["session"], {"authorization": f"Bearer {opened['token']}"}
+    if sessions is not None:
+        sessions.append(session)
     for text in messages:
         started = time.perf_counter()
         response = await http.post(
@@ -75,7 +85,8 @@ async def customer(
             replies = [m["text"][:70] for m in response.json().get("messages", [])]
             print(f"{name} > {text!r} -> {replies}")
         if response.status_code == 200 and response.json().get("messages"):
-            outcome["answered"] += 1
+            texts = {m["text"] for m in response.json()["messages"]}
+            outcome["told_rasa_down" if texts & RASA_DOWN else "answered"] += 1
             continue
         state = (await http.get(f"/api/chat/{session}", headers=auth)).json().get("state")
         if response.status_code == 200 and state in ("queued", "with_agent"):
@@ -84,6 +95,21 @@ async def customer(
             outcome["failed"] += 1
             print(f"no answer to {text!r}: {response.status_code} {response.text[:200]}")
     return outcome
+
+
+async def duplicate_turns(hub: Hub, sessions: list[str]) -> int:
+    """User turns Rasa's trackers hold more than once (the same hub message id twice)."""
+    duplicates = 0
+    for session in sessions:
+        events = (await hub.rasa.tracker(f"web:{session}", "ALL")).get("events") or []
+        ids = [
+            (e.get("metadata") or {}).get("message_id")
+            for e in events
+            if isinstance(e, dict) and e.get("event") == "user"
+        ]
+        seen = [i for i in ids if i is not None]
+        duplicates += len(seen) - len(set(seen))
+    return duplicates
 
 
 async def run(settings: Settings, conversations: int, concurrency: int, questions: int) -> dict:
@@ -109,6 +135,7 @@ async def run(settings: Settings, conversations: int, concurrency: int, question
         rng = random.Random(7)
         url = f"http://127.0.0.1:{settings.port}"
         timings: list[float] = []
+        sessions: list[str] = []
         limit = asyncio.Semaphore(concurrency)
         async with httpx.AsyncClient(base_url=url, timeout=120) as http:
             await customer(http, "warm-up", ["hi"], [])
@@ -116,12 +143,13 @@ async def run(settings: Settings, conversations: int, concurrency: int, question
             async def one(i: int) -> Counter[str]:
                 async with limit:
                     return await customer(
-                        http, f"load-{i}", script(titles, rng, questions), timings
+                        http, f"load-{i}", script(titles, rng, questions), timings, sessions
                     )
 
             started = time.perf_counter()
             outcome = sum(await asyncio.gather(*(one(i) for i in range(conversations))), Counter())
             elapsed = time.perf_counter() - started
+        duplicates = await duplicate_turns(hub, sessions)
         ms = np.array(timings)
         return {
             "conversations": conversations,
@@ -130,6 +158,9 @@ async def run(settings: Settings, conversations: int, concurrency: int, question
             "answered": outcome["answered"],
             "to_agent": outcome["to_agent"],
             "failed": outcome["failed"],
+            "told_rasa_down": outcome["told_rasa_down"],
+            "duplicate_rasa_turns": duplicates,
+            "rasa_timeout_s": settings.rasa_timeout,
             "p50_ms": round(float(np.percentile(ms, 50)), 1),
             "p95_ms": round(float(np.percentile(ms, 95)), 1),
             "p99_ms": round(float(np.percentile(ms, 99)), 1),
@@ -149,6 +180,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8, help="at once (default 8)")
     parser.add_argument("--questions", type=int, default=3, help="KB questions per customer")
     parser.add_argument("--database-url", default="", help="e.g. postgresql+asyncpg://...")
+    parser.add_argument(
+        "--rasa-timeout",
+        type=float,
+        default=60.0,
+        help="RASA_TIMEOUT for the run: seconds between health checks of a busy Rasa (default 60)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print every exchange")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "e2e_load.json")
     args = parser.parse_args()
@@ -163,7 +200,7 @@ def main() -> None:
             database_url=args.database_url,
             rasa_url=f"http://127.0.0.1:{free_port()}",
             rasa_managed=True,
-            rasa_timeout=60.0,
+            rasa_timeout=args.rasa_timeout,
         )
         result: dict[str, Any] = asyncio.run(
             run(settings, args.conversations, args.concurrency, args.questions)
