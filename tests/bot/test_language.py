@@ -70,3 +70,52 @@ def test_supported_languages_setting_is_checked():
         parse_languages("en,xx")
     with pytest.raises(ValueError):
         parse_languages(" , ")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Вы получили мой платёж?", "ru"),  # ё
+        ("Мы ждём", "ru"),
+        ("Это ваш магазин?", "ru"),  # э
+        ("съел", "ru"),  # ъ
+        ("Моја картица", "sr-Cyrl"),  # ј
+        ("Љубазно молим", "sr-Cyrl"),  # љ
+    ],
+)
+def test_letters_only_one_language_has_decide_russian_or_serbian(text: str, language: str):
+    assert detector.detect(text) == language
+
+
+def test_cyrillic_without_telling_letters_leans_russian():
+    # lingua gives Serbian 0.55 here: not sure enough for Serbian
+    assert detector.detect("карту отклонили") == "ru"
+    assert detector.choose("карту отклонили", None, None) == "ru"
+
+
+def test_a_russian_conversation_is_not_flipped_to_serbian():
+    """Issue 9: a Russian customer's "карту отклонили" switched the conversation to Serbian."""
+    assert detector.choose("карту отклонили", "ru") == "ru"
+    assert detector.choose("Карту отклонили", None, "ru") == "ru"  # the widget said ru
+    # Serbian-looking Cyrillic without ђ ј љ њ ћ џ keeps a Russian conversation Russian
+    assert detector.choose("колико кошта достава до Новог Сада", "ru") == "ru"
+    # and a Serbian Cyrillic conversation stays Serbian on text without Russian-only letters
+    assert detector.choose("карту отклонили", "sr-Cyrl") == "sr-Cyrl"
+    assert detector.choose("спасибо", "sr-Cyrl") == "sr-Cyrl"
+
+
+def test_letters_only_the_other_language_has_do_switch():
+    assert detector.choose("Зашто ми је картица одбијена?", "ru") == "sr-Cyrl"
+    assert detector.choose("Почему мою карту отклонили?", "sr-Cyrl") == "ru"
+
+
+def test_short_texts_in_the_conversation_script_do_not_switch():
+    assert detector.choose("ok thanks", "bs") == "bs"
+    # a longer clear text still does
+    assert detector.choose("Hvala vam puno, gdje mogu vidjeti svoju narudžbu?", "en") in BCS_TAGS
+    # another script is clear on its own, however short
+    assert detector.choose("спасибо", "en") == "ru"
+    assert detector.choose("ممنون", "ru") == "fa"
+
+
+BCS_TAGS = {"bs", "hr", "sr"}
