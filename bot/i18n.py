@@ -260,7 +260,91 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Поговорить с человеком",
         "fa": "گفتگو با یک نفر",
     },
+    # The web widget's own texts (served by GET /widget/texts; its greeting is "greet")
+    "widget_title": {
+        "en": "Brightcart support",
+        "bs": "Brightcart podrška",
+        "hr": "Brightcart podrška",
+        "sr": "Brightcart podrška",
+        "ru": "Поддержка Brightcart",
+        "fa": "پشتیبانی Brightcart",
+    },
+    "widget_online": {
+        "en": "online",
+        "bs": "na mreži",
+        "hr": "na mreži",
+        "sr": "na mreži",
+        "ru": "в сети",
+        "fa": "آنلاین",
+    },
+    "widget_connecting": {
+        "en": "connecting…",
+        "bs": "povezivanje…",
+        "hr": "povezivanje…",
+        "sr": "povezivanje…",
+        "ru": "подключение…",
+        "fa": "در حال اتصال…",
+    },
+    "widget_reconnecting": {
+        "en": "reconnecting…",
+        "bs": "ponovno povezivanje…",
+        "hr": "ponovno povezivanje…",
+        "sr": "ponovno povezivanje…",
+        "ru": "переподключение…",
+        "fa": "در حال اتصال دوباره…",
+    },
+    "widget_placeholder": {
+        "en": "Type your question…",
+        "bs": "Upišite svoje pitanje…",
+        "hr": "Upišite svoje pitanje…",
+        "sr": "Unesite svoje pitanje…",
+        "ru": "Введите ваш вопрос…",
+        "fa": "سؤالتان را بنویسید…",
+    },
+    "widget_send": {
+        "en": "Send",
+        "bs": "Pošalji",
+        "hr": "Pošalji",
+        "sr": "Pošalji",
+        "ru": "Отправить",
+        "fa": "ارسال",
+    },
+    "widget_open": {
+        "en": "Open chat",
+        "bs": "Otvori razgovor",
+        "hr": "Otvori razgovor",
+        "sr": "Otvori razgovor",
+        "ru": "Открыть чат",
+        "fa": "باز کردن گفتگو",
+    },
 }
+
+WIDGET_TEXTS = {  # the widget's name for a text → the catalog's key
+    "title": "widget_title",
+    "online": "widget_online",
+    "connecting": "widget_connecting",
+    "reconnecting": "widget_reconnecting",
+    "placeholder": "widget_placeholder",
+    "send": "widget_send",
+    "open": "widget_open",
+    "greeting": "greet",
+}
+RIGHT_TO_LEFT = frozenset({"fa", "ar", "he", "ur", "ps", "yi", "dv", "ckb"})
+
+
+def direction(language: str | None) -> str:
+    """`rtl` for a language written right to left (Persian here), else `ltr`."""
+    return (
+        "rtl"
+        if (language or "").replace("_", "-").split("-")[0].lower() in RIGHT_TO_LEFT
+        else "ltr"
+    )
+
+
+def widget_texts(language: str | None) -> dict[str, str]:
+    """The web widget's own texts in `language`, with its direction (`dir`)."""
+    texts = {name: t(key, language) for name, key in WIDGET_TEXTS.items()}
+    return {**texts, "dir": direction(language)}
 
 
 def t(key: str, language: str | None = None, **values: object) -> str:

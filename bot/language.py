@@ -10,8 +10,9 @@ Short or unclear texts ("ok", "hi", "42") give no detection: the conversation ke
 Russian and Serbian Cyrillic share most letters. ђ ј љ њ ћ џ are Serbian only, ё й щ ъ ы ь э ю я
 Russian only; a text with neither ("карту отклонили") is Serbian only when lingua is clearly sure,
 and never moves a conversation already in Russian or Serbian Cyrillic to the other. A short text
-(fewer than three words) in the conversation's own script switches only when it is clearly in
-another language (letters only that language has, or lingua nearly certain).
+(fewer than three words) switches a conversation only when it is clearly in another language:
+another script than Latin (Cyrillic in an English chat), letters only that language has, or
+lingua nearly certain ("Order BC-12345" keeps a Persian conversation Persian).
 """
 
 from __future__ import annotations
@@ -154,11 +155,13 @@ class LanguageDetection:
         if detected is None:
             return known or from_channel or self.default
         now = known or from_channel
-        if now is not None and not clear and script(now) == script(detected):
+        if now is not None and not clear:
             if {now, detected} == {"ru", SERBIAN_CYRILLIC}:
                 return now  # Russian stays Russian on "карту отклонили"
+            same_script = script(now) == script(detected)
             if now == known and len(text.split()) < SHORT_WORDS:
-                return now  # "ok thanks" does not move a conversation in Bosnian
+                if same_script or script(detected) == "latin":
+                    return now  # "ok thanks" or "Order BC-12345" keep a Bosnian or Persian chat
         if base(detected) in BCS and detected != SERBIAN_CYRILLIC:
             for choice in (known, from_channel):
                 if base(choice) in BCS:

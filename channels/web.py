@@ -17,7 +17,8 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from bot.language import base
+from bot.i18n import widget_texts
+from bot.language import SERBIAN_CYRILLIC, base
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.router import InvalidMessage
 from bot.safe_json import BadInput, check_string, loads_object
@@ -168,6 +169,12 @@ class WebChannel(Channel):
         async def widget() -> FileResponse:
             return FileResponse(STATIC / "widget.js", media_type="application/javascript")
 
+        @api.get("/widget/texts", include_in_schema=False)
+        async def texts(lang: str = "") -> JSONResponse:
+            """The widget's own texts in a language (`?lang=fa`; English when unknown)."""
+            tag = _display_language(lang)
+            return JSONResponse({"lang": tag, **widget_texts(tag)})
+
         @api.post("/api/chat/sessions", tags=["web chat"], openapi_extra=SESSION_BODY)
         async def new_session(request: Request) -> JSONResponse:
             """Open a web chat: answers `{"session", "token"}`; send the token with every later
@@ -268,6 +275,7 @@ class WebChannel(Channel):
         return {
             "session": session,
             "state": conversation.state,
+            "language": conversation.language,  # the widget shows its texts in it
             "messages": [
                 {
                     "id": m.id,
@@ -342,8 +350,29 @@ class WebChannel(Channel):
                 "type": "messages",
                 "messages": [m.to_dict() for m in replies],
                 "reply_to": reply_to,
+                "language": await self._language_of(session),
             }
         )
+
+    # -- the conversation's language for the widget's own texts (issue 9) ---------------------
+
+    async def _language_of(self, session: str) -> str | None:
+        """The conversation's language (the hub may have changed it on this message)."""
+        try:
+            conversation = await self.router.store.conversation(f"{self.name}:{session}")
+        except StorageUnavailable:
+            return None
+        return conversation.language if conversation is not None else None
+
+
+def _display_language(value: str) -> str:
+    """A browser's language tag as the catalog knows it: `sr-Cyrl` stays, `fa-IR` → `fa`;
+    anything that is not a language tag is English."""
+    if not LANGUAGE.match(value or ""):
+        return "en"
+    if base(value) == "sr" and "cyrl" in value.lower():
+        return SERBIAN_CYRILLIC
+    return base(value)
 
 
 def _page_param(value: str | None, name: str) -> int | None:

@@ -444,6 +444,7 @@
     setText("ctx-priority", h.priority);
     setText("ctx-channel", h.channel || c.channel);
     setText("ctx-language", h.language);
+    applyDirection(h.language);
     renderHandoffState(h);
 
     setText("cust-name", c.name || h.customer_name, "Anonymous");
@@ -477,6 +478,22 @@
 
     renderTranscript(Array.isArray(d.transcript) ? d.transcript : [], scrollToEnd);
     renderNotes(Array.isArray(d.notes) ? d.notes : []);
+  }
+
+  // The customer's language decides the direction of the transcript and the reply box:
+  // Persian (and other right-to-left languages) right to left; each message is dir="auto" too,
+  // so a Latin order number or an English line inside it reads the right way.
+  var RTL = ["fa", "ar", "he", "ur", "ps", "yi", "dv", "ckb"];
+  function direction(language) {
+    var base = String(language || "").toLowerCase().replace("_", "-").split("-")[0];
+    return RTL.indexOf(base) >= 0 ? "rtl" : "ltr";
+  }
+  function applyDirection(language) {
+    var dir = direction(language);
+    $("transcript").setAttribute("dir", dir);
+    $("reply-text").setAttribute("dir", dir);
+    if (language) $("transcript").setAttribute("lang", String(language));
+    else $("transcript").removeAttribute("lang");
   }
 
   function renderHandoffState(h) {
@@ -540,12 +557,12 @@
     head.appendChild(el("span", { class: "msg-who" }, who));
     head.appendChild(el("span", { class: "msg-at", title: str(m.at) }, timeOf(m.at)));
     node.appendChild(head);
-    var body = el("div", { class: "msg-text" });
+    var body = el("div", { class: "msg-text", dir: "auto" });
     if (sender === "bot") renderText(body, m.text); else body.textContent = String(m.text === undefined || m.text === null ? "" : m.text);
     node.appendChild(body);
 
     if (sender === "customer") {
-      var meta = el("div", { class: "msg-meta" });
+      var meta = el("div", { class: "msg-meta", dir: "ltr" });  // the console's own English
       var has = false;
       if (m.intent) {
         var line = el("div", { class: "intent" });

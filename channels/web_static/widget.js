@@ -1,5 +1,9 @@
 /* Brightcart support widget: add <script src="https://YOUR-HUB/widget.js" async></script>.
-   Customer text is always inserted with textContent, never as HTML. */
+   Customer text is always inserted with textContent, never as HTML.
+   Its own texts come from the hub's catalog (GET /widget/texts?lang=...) in the customer's
+   language: data-lang on the script tag, else the browser's language, then the conversation's
+   (the hub sends it with its replies). data-title and data-greeting override those two texts.
+   Persian is shown right to left; every bubble is dir="auto" so mixed text reads right. */
 (function () {
   "use strict";
   if (window.__supportbotWidget) return;
@@ -37,7 +41,14 @@
         return creds;
       });
   }
-  var lang = (navigator.language || "en").split("-")[0];
+  var lang = data.lang || navigator.language || "en";  // a tag: fa-IR, sr-Cyrl, hr
+  var texts = {  // English until the hub's catalog answers
+    title: "Brightcart support", online: "online", connecting: "connecting\u2026",
+    reconnecting: "reconnecting\u2026", placeholder: "Type your question\u2026", send: "Send",
+    open: "Open chat", greeting: "Hi! I'm the Brightcart assistant. Ask me about orders, delivery, returns, payments or your account.",
+    dir: "ltr", lang: "en",
+  };
+  var statusKey = "connecting";
 
   var css = document.createElement("style");
   css.textContent = [
@@ -46,13 +57,13 @@
     "#sb-panel.open{display:flex}",
     "#sb-head{background:#2457d6;color:#fff;padding:12px 14px;font-weight:600}",
     "#sb-status{font-weight:400;font-size:12px;opacity:.85}",
-    "#sb-log{flex:1;overflow-y:auto;padding:12px;background:#f5f7fb}",
+    "#sb-log{flex:1;overflow-y:auto;padding:12px;background:#f5f7fb;display:flex;flex-direction:column;align-items:flex-start}",
     ".sb-msg{margin:6px 0;padding:8px 11px;border-radius:10px;max-width:85%;white-space:pre-wrap;word-wrap:break-word}",
-    ".sb-customer{background:#2457d6;color:#fff;margin-left:auto}",
+    ".sb-customer{background:#2457d6;color:#fff;align-self:flex-end}",  /* the panel's end: right, or left in Persian */
     ".sb-bot,.sb-system{background:#fff;border:1px solid #e1e5ee}",
     ".sb-agent{background:#e7f6ec;border:1px solid #b9e3c6}",
     ".sb-error{background:#fdecec;border:1px solid #f3b6b6;color:#8a1c1c}",
-    ".sb-buttons{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0 8px}",
+    ".sb-buttons{display:flex;flex-wrap:wrap;gap:6px;margin:4px 0 8px;align-self:stretch}",
     ".sb-buttons button{border:1px solid #2457d6;background:#fff;color:#2457d6;border-radius:14px;padding:5px 10px;cursor:pointer}",
     "#sb-form{display:flex;border-top:1px solid #e1e5ee}",
     "#sb-input{flex:1;border:0;padding:12px;font:inherit;outline:none}",
@@ -60,21 +71,50 @@
   ].join("\n");
   document.head.appendChild(css);
 
-  var launch = el("button", { id: "sb-launch", title: "Chat with us", "aria-label": "Open chat" });
+  var launch = el("button", { id: "sb-launch", title: texts.open, "aria-label": texts.open });
   launch.appendChild(bubbleIcon());
-  var panel = el("div", { id: "sb-panel", role: "dialog", "aria-label": "Support chat" });
-  var head = el("div", { id: "sb-head" }, "Brightcart support");
-  var status = el("div", { id: "sb-status" }, "connecting\u2026");
-  head.appendChild(status);
+  var panel = el("div", { id: "sb-panel", role: "dialog", "aria-label": texts.title });
+  var head = el("div", { id: "sb-head" });
+  var title = el("div", { id: "sb-title" }, texts.title);
+  var status = el("div", { id: "sb-status" }, texts.connecting);
+  head.appendChild(title); head.appendChild(status);
   var log = el("div", { id: "sb-log", "aria-live": "polite" });
   var form = el("form", { id: "sb-form" });
-  var input = el("input", { id: "sb-input", placeholder: "Type your question\u2026", maxlength: "4000", autocomplete: "off" });
-  var send = el("button", { id: "sb-send", type: "submit" }, "Send");
+  var input = el("input", { id: "sb-input", placeholder: texts.placeholder, maxlength: "4000", autocomplete: "off" });
+  var send = el("button", { id: "sb-send", type: "submit" }, texts.send);
   form.appendChild(input); form.appendChild(send);
   panel.appendChild(head); panel.appendChild(log); panel.appendChild(form);
   document.body.appendChild(launch); document.body.appendChild(panel);
   launch.onclick = function () { panel.classList.toggle("open"); if (panel.classList.contains("open")) input.focus(); };
   if (script && script.dataset.open === "true") panel.classList.add("open");
+
+  function setStatus(key) { statusKey = key; status.textContent = texts[key]; }
+
+  // The widget's own texts and direction in a language, from the hub's catalog.
+  var shownLanguage = null;
+  function useLanguage(tag) {
+    if (!tag || tag === shownLanguage) return Promise.resolve();
+    shownLanguage = tag;
+    return fetch(origin + "/widget/texts?lang=" + encodeURIComponent(tag))
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (t) { if (t && shownLanguage === tag) applyTexts(t); })
+      .catch(function () {});
+  }
+  function applyTexts(t) {
+    for (var k in texts) if (typeof t[k] === "string" && t[k]) texts[k] = t[k];
+    if (data.title) texts.title = data.title;
+    if (data.greeting) texts.greeting = data.greeting;
+    panel.setAttribute("dir", texts.dir === "rtl" ? "rtl" : "ltr");
+    panel.setAttribute("lang", texts.lang);
+    panel.setAttribute("aria-label", texts.title);
+    title.textContent = texts.title;
+    setStatus(statusKey);
+    input.placeholder = texts.placeholder;
+    input.setAttribute("dir", texts.dir === "rtl" ? "rtl" : "auto");
+    send.textContent = texts.send;
+    launch.title = texts.open; launch.setAttribute("aria-label", texts.open);
+  }
+  if (data.title || data.greeting) applyTexts({});
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -104,14 +144,14 @@
 
   function show(sender, text, buttons) {
     if (text) {
-      var bubble = el("div", { class: "sb-msg sb-" + sender, "data-sender": sender });
+      var bubble = el("div", { class: "sb-msg sb-" + sender, "data-sender": sender, dir: "auto" });
       render(bubble, text);
       log.appendChild(bubble);
     }
     if (buttons && buttons.length) {
       var row = el("div", { class: "sb-buttons" });
       buttons.forEach(function (b) {
-        var btn = el("button", { type: "button" }, b.title);
+        var btn = el("button", { type: "button", dir: "auto" }, b.title);
         btn.onclick = function () { row.remove(); submit(b.payload, b.title); };
         row.appendChild(btn);
       });
@@ -125,13 +165,16 @@
     ready = false;
     socket = new WebSocket(origin.replace(/^http/, "ws") + "/ws");
     socket.onopen = function () { socket.send(JSON.stringify({ type: "auth", token: creds.token, language: lang })); };
-    socket.onclose = function () { ready = false; status.textContent = "reconnecting\u2026"; setTimeout(reconnect, 2000); };
+    socket.onclose = function () { ready = false; setStatus("reconnecting"); setTimeout(reconnect, 2000); };
     socket.onmessage = function (event) {
       var frame; try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame.type === "ready") {
-        ready = true; status.textContent = "online";
+        ready = true; setStatus("online");
         while (queue.length) socket.send(queue.shift());
-      } else if (frame.type === "messages") frame.messages.forEach(function (m) { show(m.sender || "bot", m.text, m.buttons); });
+      } else if (frame.type === "messages") {
+        if (frame.language) useLanguage(frame.language);  // the conversation's language
+        frame.messages.forEach(function (m) { show(m.sender || "bot", m.text, m.buttons); });
+      }
       else if (frame.type === "error" && frame.status === 401) { creds = null; localStorage.removeItem(key); }
       else if (frame.type === "error") show("error", frame.error);
     };
@@ -154,7 +197,7 @@
     submit(text);
   };
 
-  function greet() { show("bot", "Hi! Ask me anything about orders, delivery, returns, payments or your account."); }
+  function greet() { show("bot", texts.greeting); }
   function restore(c) {
     return fetch(origin + "/api/chat/" + encodeURIComponent(c.session) + "?limit=100", {
       headers: { authorization: "Bearer " + c.token },
@@ -163,9 +206,12 @@
       return r.ok ? r.json() : null;
     });
   }
-  (creds ? restore(creds) : openSession().then(function () { return null; })).then(function (data) {
-    if (data && data.messages.length) {
-      data.messages.forEach(function (m) { show(m.sender === "customer" ? "customer" : m.sender, m.text, []); });
+  useLanguage(lang).then(function () {
+    return creds ? restore(creds) : openSession().then(function () { return null; });
+  }).then(function (history) {
+    if (history && history.language) useLanguage(history.language);
+    if (history && history.messages.length) {
+      history.messages.forEach(function (m) { show(m.sender === "customer" ? "customer" : m.sender, m.text, []); });
     } else greet();
   }).catch(function () { greet(); }).then(reconnect);
 })();

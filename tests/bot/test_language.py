@@ -116,6 +116,9 @@ def test_short_texts_in_the_conversation_script_do_not_switch():
     # another script is clear on its own, however short
     assert detector.choose("спасибо", "en") == "ru"
     assert detector.choose("ممنون", "ru") == "fa"
+    # a product code or two English words in a Persian conversation keep it Persian
+    assert detector.choose("Order BC-12345", "fa") == "fa"
+    assert detector.choose("Order BC-12345", "ru") == "ru"
 
 
 BCS_TAGS = {"bs", "hr", "sr"}

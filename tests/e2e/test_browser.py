@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from sqlalchemy import select
 
+from bot.i18n import t
 from bot.storage.models import Rating
 from tests.e2e.conftest import Running
 
@@ -385,3 +386,126 @@ async def test_a_new_visitor_gets_a_session_from_the_hub_and_keeps_it(
     await stranger.close()
     await context.close()
     assert watch.dialogs == [] and watch.errors == []
+
+
+WIDGET_FA = SCREENSHOT.parent / "widget-fa.png"
+CONSOLE_FA = SCREENSHOT.parent / "console-fa.png"
+
+
+async def direction_of(page: Page, selector: str) -> str:
+    return await page.locator(selector).evaluate("(node) => getComputedStyle(node).direction")
+
+
+async def test_a_persian_conversation_is_right_to_left_in_persian(
+    browser: Browser, running: Running
+):
+    """Issue 9: the widget's own texts in the customer's language (a browser set to fa-IR),
+    Persian right to left in the widget and in the agent console."""
+    watch = Watch()
+    session = unique("e2e-fa")
+    sara = unique("sara")
+    await running.hub.agents.create(sara, PASSWORD, display_name="Sara")
+    context = await browser.new_context(locale="fa-IR", viewport={"width": 1280, "height": 800})
+    creds = json.dumps({"session": session, "token": await running.token(session), "user": None})
+    await context.add_init_script(f"localStorage.setItem('supportbot-chat', {json.dumps(creds)})")
+    customer = watch.attach(await context.new_page())
+    await customer.goto(running.url + "/")
+
+    # the widget's own texts come from the catalog, in Persian, right to left
+    await expect(customer.locator("#sb-status")).to_have_text(t("widget_online", "fa"))
+    await expect(customer.locator("#sb-title")).to_have_text(t("widget_title", "fa"))
+    await expect(customer.locator("#sb-send")).to_have_text(t("widget_send", "fa"))
+    placeholder = t("widget_placeholder", "fa")
+    await expect(customer.locator("#sb-input")).to_have_attribute("placeholder", placeholder)
+    await expect(customer.locator("#sb-launch")).to_have_attribute(
+        "aria-label", t("widget_open", "fa")
+    )
+    await expect(customer.locator("#sb-panel")).to_have_attribute("dir", "rtl")
+    log = customer.locator("#sb-log")
+    await expect(log.locator(".sb-msg").first).to_have_text(t("greet", "fa"))
+    assert await direction_of(customer, "#sb-input") == "rtl"
+
+    await say(customer, "سفارشم کجاست؟")
+    await expect(log.locator(".sb-msg")).to_have_count(
+        3, timeout=WAIT
+    )  # greeting, question, answer
+    for bubble in ("#sb-log .sb-customer", "#sb-log .sb-bot >> nth=1"):
+        assert await direction_of(customer, bubble) == "rtl"
+    # an English line in a Persian conversation is still shown left to right (dir="auto")
+    await say(customer, "Order BC-12345")
+    english = log.locator(".sb-customer").filter(has_text="Order BC-12345")
+    assert await english.evaluate("(node) => getComputedStyle(node).direction") == "ltr"
+    await expect(log.locator(".sb-msg")).not_to_have_count(4, timeout=WAIT)  # its answer came
+
+    await say(customer, "می‌خواهم با یک نفر صحبت کنم")
+    await expect(log).to_contain_text(t("no_agent_online", "fa")[:20], timeout=WAIT)
+
+    agent_ctx, agent = await agent_page(browser, running, sara, watch)
+    hid = await handoff_id(agent, f"web:{session}")
+    await agent.click(f'#queue .queue-item[data-handoff-id="{hid}"]')
+    await expect(agent.locator("#ctx-language")).to_have_text("fa")
+    await expect(agent.locator("#transcript")).to_have_attribute("dir", "rtl")
+    await expect(agent.locator("#reply-text")).to_have_attribute("dir", "rtl")
+    persian = agent.locator('#transcript .msg[data-sender="customer"]').filter(
+        has_text="سفارشم کجاست"
+    )
+    await expect(persian).to_have_count(1)
+    assert (
+        await persian.locator(".msg-text").evaluate("(node) => getComputedStyle(node).direction")
+        == "rtl"
+    )
+    await agent.click("#claim")
+    await expect(agent.locator("#claim")).to_be_disabled()
+    reply = "سلام، من سارا هستم. شماره سفارشتان را بفرستید تا بررسی کنم."
+    await agent.fill("#reply-text", reply)
+    await agent.click("#reply-send")
+    await expect(customer.locator("#sb-log .sb-agent")).to_contain_text(reply)
+    assert await direction_of(customer, "#sb-log .sb-agent") == "rtl"
+    await expect(agent.locator("#flash")).to_be_hidden(timeout=10_000)
+
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    await customer.screenshot(path=str(tmp / WIDGET_FA.name))
+    await agent.screenshot(path=str(tmp / CONSOLE_FA.name))
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        WIDGET_FA.parent.mkdir(exist_ok=True)
+        await customer.screenshot(path=str(WIDGET_FA))
+        await agent.screenshot(path=str(CONSOLE_FA))
+
+    assert watch.dialogs == [] and watch.errors == []
+    await agent_ctx.close()
+    await context.close()
+
+
+async def test_widget_texts_follow_data_attributes_and_the_catalog(
+    browser: Browser, running: Running
+):
+    """data-lang picks the catalog's language (Serbian Cyrillic here), data-title and
+    data-greeting override two texts; the hub serves the texts as JSON."""
+    texts = (await running.http.get("/widget/texts", params={"lang": "fa-IR"})).json()
+    assert texts["lang"] == "fa" and texts["dir"] == "rtl" and texts["send"] == "ارسال"
+    assert (await running.http.get("/widget/texts", params={"lang": "<x>"})).json()["lang"] == "en"
+    watch = Watch()
+    session = unique("e2e-attrs")
+    context = await browser.new_context(locale="en-US")
+    creds = json.dumps({"session": session, "token": await running.token(session), "user": None})
+    await context.add_init_script(f"localStorage.setItem('supportbot-chat', {json.dumps(creds)})")
+    # the shop's tag on the demo page: <script src="/widget.js" data-lang=... data-title=...>
+    attributes = {"lang": "sr-Cyrl", "title": "Продавница", "greeting": "Добро дошли!"}
+    await context.add_init_script(
+        f"const attrs = {json.dumps(attributes)};"
+        """new MutationObserver((_, observer) => {
+            const tag = document.querySelector('script[src="/widget.js"]');
+            if (!tag) return;
+            Object.assign(tag.dataset, attrs);
+            observer.disconnect();
+        }).observe(document, {childList: true, subtree: true});"""
+    )
+    page = watch.attach(await context.new_page())
+    await page.goto(running.url + "/")
+    await expect(page.locator("#sb-status")).to_have_text(t("widget_online", "sr-Cyrl"))
+    await expect(page.locator("#sb-title")).to_have_text("Продавница")
+    await expect(page.locator("#sb-log .sb-msg").first).to_have_text("Добро дошли!")
+    await expect(page.locator("#sb-send")).to_have_text(t("widget_send", "sr-Cyrl"))
+    await expect(page.locator("#sb-panel")).to_have_attribute("dir", "ltr")
+    assert watch.dialogs == [] and watch.errors == []
+    await context.close()

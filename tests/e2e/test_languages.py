@@ -3,6 +3,8 @@ the real knowledge base and the hub's language detection."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.i18n import t
@@ -47,3 +49,39 @@ async def test_a_croatian_question_is_answered_from_the_croatian_article(running
 async def test_a_russian_greeting_is_answered_in_russian(running: Running):
     messages = await chat(running, "lang-ru-greet", "Здравствуйте!", "en")  # widget says en
     assert messages[0]["text"] == t("greet", "ru")
+
+
+# Issue 9: these were read by Rasa as a request for a person (confidence 1.00) and queued.
+NOT_A_PERSON = [
+    ("sr-Cyrl", "Желим да вратим ципеле које ми не одговарају"),
+    ("ru", "Хочу вернуть обувь, которая не подошла по размеру"),
+    ("fa", "می‌خواهم کفش‌هایی را که اندازه‌ام نیست پس بدهم"),
+    ("fa", "می‌خواهم سفارشم را لغو کنم"),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), NOT_A_PERSON)
+async def test_a_product_question_is_never_a_handoff_because_of_its_language(
+    running: Running, language: str, text: str
+):
+    session = f"lang-not-a-person-{NOT_A_PERSON.index((language, text))}"
+    messages = await chat(running, session, text)  # the channel gave no language
+    assert not any((m.get("custom") or {}).get("handoff") for m in messages), messages
+    kb = (messages[0].get("custom") or {}).get("kb") or {}
+    assert kb.get("decision") in {"answer", "clarify"}, messages  # from the knowledge base
+    conversation = await running.hub.store.conversation(f"web:{session}")
+    assert conversation is not None and conversation.state == "bot"
+    assert conversation.language == language
+    assert await running.hub.handoffs.open_for(conversation.id) is None
+
+
+async def test_a_russian_customer_stays_russian_on_a_serbian_looking_message(running: Running):
+    """Issue 9: "карту отклонили" switched a Russian conversation to Serbian."""
+    session = "lang-ru-card"
+    await chat(running, session, "Здравствуйте!", "ru")
+    messages = await chat(running, session, "карту отклонили", "ru")
+    conversation = await running.hub.store.conversation(f"web:{session}")
+    assert conversation is not None and conversation.language == "ru"
+    assert not any((m.get("custom") or {}).get("handoff") for m in messages), messages
+    assert re.search(r"[а-яё]", messages[0]["text"]), messages  # answered in Cyrillic
+    assert not re.search(r"[ђјљњћџčćšžđ]", messages[0]["text"]), messages  # not in Serbian
