@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.replies import REPLIES, Reply
 from bot.handoff import Handoffs
-from bot.i18n import TEXTS, t
+from bot.i18n import TEXTS, WIDGET_TEXTS, direction, t, widget_texts
 from bot.language import DEFAULT_SUPPORTED
 from bot.messages import Customer, IncomingMessage
 from bot.rasa_client import RasaClient
@@ -77,3 +77,14 @@ async def test_rasa_down_is_told_in_the_customer_language(store: Store):
     replies = await router.handle(message)
     assert replies[0].text == t("rasa_down", "ru")
     assert replies[0].text.startswith("Извините, у меня техническая проблема")
+
+
+def test_the_widget_texts_come_from_the_catalog_with_their_direction():
+    persian = widget_texts("fa")
+    assert persian["dir"] == "rtl" and persian["send"] == "ارسال"
+    assert persian["greeting"] == t("greet", "fa")
+    assert set(persian) == {*WIDGET_TEXTS, "dir"}
+    cyrillic = widget_texts("sr-Cyrl")
+    assert cyrillic["dir"] == "ltr" and cyrillic["title"] == "Brightcart подршка"
+    assert widget_texts("de")["title"] == "Brightcart support"  # English when unknown
+    assert [direction(x) for x in ("fa-IR", "ar", "ru", None)] == ["rtl", "rtl", "ltr", "ltr"]
