@@ -33,7 +33,8 @@ RUSSIAN_ONLY = re.compile(r"[ёйщъыьэюяЁЙЩЪЫЬЭЮЯ]")
 LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 MIN_LATIN_LETTERS = 4  # "ok", "hi", "bok" say nothing about the language
 MIN_CONFIDENCE = 0.65  # share lingua must give the winner (a family counts as one)
-CLEAR_SERBIAN = 0.7  # Cyrillic without ђ ј љ њ ћ џ is Serbian only when lingua is this sure
+CLEAR_SERBIAN = 0.6  # Cyrillic without ђ ј љ њ ћ џ is Serbian only when lingua is this sure
+# (on 10 + 10 such Russian and Serbian shop sentences lingua gave Serbian ≤ 0.55 and ≥ 0.58)
 CLEAR_CONFIDENCE = 0.9  # a short text switches a conversation only when lingua is this sure
 SHORT_WORDS = 3  # fewer words than this is a short text
 
@@ -99,9 +100,11 @@ class LanguageDetection:
             return None, False
         arabic = sum(1 for c in letters if ARABIC.match(c))
         cyrillic = sum(1 for c in letters if CYRILLIC.match(c))
-        if arabic > len(letters) / 2:
+        # brand names are Latin ("Принимаете ли вы American Express?"): a quarter of the letters
+        # in Arabic or Cyrillic script decides the script
+        if arabic >= max(3, len(letters) / 4):
             return ("fa", True) if "fa" in self.supported else (None, False)
-        if cyrillic > len(letters) / 2:
+        if cyrillic >= max(3, len(letters) / 4):
             return self._cyrillic(text)
         if len(letters) < MIN_LATIN_LETTERS:
             return None, False

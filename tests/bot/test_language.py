@@ -19,6 +19,8 @@ detector = LanguageDetection()
         ("Треба ми људска помоћ", "sr-Cyrl"),
         ("می‌خواهم با یک نفر صحبت کنم", "fa"),
         ("سفارش من كي مي‌رسد؟", "fa"),  # Arabic ي/ك: still Persian
+        ("Принимаете ли вы American Express?", "ru"),  # a Latin brand name in Russian
+        ("American Express قبول می‌کنید؟", "fa"),
     ],
 )
 def test_clear_texts_are_detected(text: str, language: str):
@@ -91,6 +93,10 @@ def test_cyrillic_without_telling_letters_leans_russian():
     # lingua gives Serbian 0.55 here: not sure enough for Serbian
     assert detector.detect("карту отклонили") == "ru"
     assert detector.choose("карту отклонили", None, None) == "ru"
+    assert detector.detect("оплата не прошла") == "ru"
+    # Serbian lingua is sure of stays Serbian
+    assert detector.detect("колико кошта достава") == "sr-Cyrl"
+    assert detector.detect("пакет стигао оштећен") == "sr-Cyrl"
 
 
 def test_a_russian_conversation_is_not_flipped_to_serbian():
