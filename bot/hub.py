@@ -43,6 +43,7 @@ def knowledge_base(settings: Settings, articles_dir: Path | None = None) -> Know
         quantize=settings.embedding_quantize,
         runtime="torch" if settings.embedding_runtime == "torch" else "onnx",
         onnx_dir=settings.onnx_dir,
+        models=settings.embedding_models,
     )
 
 

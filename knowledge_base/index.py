@@ -17,9 +17,9 @@ import faiss
 import numpy as np
 
 from knowledge_base.classifier import LEXICAL_WEIGHTS, Learned, learn
-from knowledge_base.embedder import Embedder, EmbeddingCache, text_key
+from knowledge_base.embedder import AnyEmbedder, Embedders, EmbeddingCache, text_key
 from knowledge_base.loader import Article, ArticleError, load_articles
-from knowledge_base.normalize import for_matching
+from knowledge_base.normalize import for_embedding, for_matching
 
 HNSW_ABOVE = 20_000  # entries; exact search below, HNSW graph above
 PASSAGE_WORDS = 80
@@ -28,6 +28,31 @@ TOKEN = re.compile(r"\w+", re.UNICODE)
 
 def tokenize(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
+
+
+# Languages whose words inflect (Slavic cases, Persian suffixes): BM25 also indexes each word's
+# character n-grams, so "lozinku" meets "lozinka" and "заказа" meets "заказ".
+CHAR_NGRAM_LANGUAGES = frozenset({"bs", "hr", "sr", "ru", "fa"})
+CHAR_NGRAMS = (3, 5)  # shortest and longest n-gram
+
+
+def lexical_tokens(text: str, language: str | None = None) -> list[str]:
+    """BM25's tokens for `text` (already in its language's matching form): the words, plus for
+    inflecting languages the character n-grams of every word of 4+ letters (marked ^ $ at the
+    word's edges; the n-grams of a word keep it from outweighing a whole-word match)."""
+    words = tokenize(text)
+    lang = (language or "").split("-")[0].lower()
+    if lang not in CHAR_NGRAM_LANGUAGES:
+        return words
+    low, high = CHAR_NGRAMS
+    out = list(words)
+    for word in words:
+        if len(word) < 4:
+            continue
+        marked = f"^{word}$"
+        for n in range(low, high + 1):
+            out.extend("#" + marked[i : i + n] for i in range(len(marked) - n + 1))
+    return out
 
 
 def passages(article: Article) -> list[str]:
@@ -49,7 +74,12 @@ def passages(article: Article) -> list[str]:
 class Entry:
     article: int  # position in LanguageIndex.articles
     kind: str  # title | question | passage
-    text: str
+    text: str  # the matching form (BM25)
+    dense_text: str = ""  # what the embedding model sees (diacritics kept); "" = text
+
+    @property
+    def embedded(self) -> str:
+        return self.dense_text or self.text
 
 
 @dataclass
@@ -59,6 +89,9 @@ class LanguageIndex:
     entries: list[Entry]
     vectors: np.ndarray
     learned: Learned | None = None  # classifier + CV-chosen thresholds (knowledge_base.classifier)
+    center: np.ndarray | None = None  # subtracted from every vector (e5: see E5Embedder)
+    model: str = ""  # the embedding model's cache name: the retriever embeds a query once per model
+    oos_vectors: np.ndarray | None = None  # the out-of-scope examples (out_of_scope.yml)
     dense: faiss.Index = field(init=False)
     lexical: bm25s.BM25 = field(init=False)
     entry_article: np.ndarray = field(init=False)
@@ -76,13 +109,51 @@ class LanguageIndex:
             index.add(self.vectors)
         self.dense = index
         self.lexical = bm25s.BM25()
-        self.lexical.index([tokenize(e.text) for e in self.entries] or [[""]], show_progress=False)
+        self.lexical.index(
+            [lexical_tokens(e.text, self.language) for e in self.entries] or [[""]],
+            show_progress=False,
+        )
         self.entry_article = np.array([e.article for e in self.entries], dtype=np.int64)
         self.entry_kind = np.array([e.kind for e in self.entries])
+
+    def near_out_of_scope(self, vector: np.ndarray) -> float:
+        """Cosine of a (centred) query vector to its nearest out-of-scope example; -1: none."""
+        if self.oos_vectors is None or not len(self.oos_vectors):
+            return -1.0
+        return float((self.oos_vectors @ vector).max())
+
+    def query_vector(self, vector: np.ndarray) -> np.ndarray:
+        """A query's vector as this index compares it (centred like the entries, if they are)."""
+        return vector if self.center is None else centre(vector[None, :], self.center)[0]
 
     @property
     def index_type(self) -> str:
         return "hnsw" if isinstance(self.dense, faiss.IndexHNSWFlat) else "flat"
+
+
+def centre(vectors: np.ndarray, center: np.ndarray) -> np.ndarray:
+    """Subtract the mean vector and re-normalise (cosine = dot product again)."""
+    shifted = vectors - center[None, :]
+    norms = np.linalg.norm(shifted, axis=1, keepdims=True)
+    return (shifted / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+OUT_OF_SCOPE = Path(__file__).with_name("out_of_scope.yml")
+
+
+def out_of_scope_examples(language: str, every_language: bool) -> list[str]:
+    """Questions no article answers (knowledge_base/out_of_scope.yml), in `language`'s matching
+    form: its own, or those of every language for a multilingual model; English when the
+    language has none."""
+    import yaml
+
+    data = yaml.safe_load(OUT_OF_SCOPE.read_text(encoding="utf-8")) or {}
+    base = language.split("-")[0].lower()
+    if every_language:
+        texts = [str(t) for values in data.values() for t in values or []]
+    else:
+        texts = [str(t) for t in data.get(base) or data.get("en") or []]
+    return [for_embedding(t, language) for t in texts]
 
 
 def entries_for(articles: list[Article]) -> list[Entry]:
@@ -90,14 +161,24 @@ def entries_for(articles: list[Article]) -> list[Entry]:
     entries: list[Entry] = []
     for i, article in enumerate(articles):
         lang = article.language
-        entries.append(Entry(i, "title", for_matching(article.title, lang)))
-        entries.extend(Entry(i, "question", for_matching(q, lang)) for q in article.questions)
-        entries.extend(Entry(i, "passage", for_matching(p, lang)) for p in passages(article))
+        texts = [
+            *[("title", article.title)],
+            *[("question", q) for q in article.questions],
+            *[("passage", p) for p in passages(article)],
+        ]
+        entries.extend(
+            Entry(i, kind, for_matching(text, lang), for_embedding(text, lang))
+            for kind, text in texts
+        )
     return entries
 
 
 def _learn(
-    language: str, entries: list[Entry], vectors: np.ndarray, cache_dir: Path | None
+    language: str,
+    entries: list[Entry],
+    vectors: np.ndarray,
+    cache_dir: Path | None,
+    oos_vectors: np.ndarray | None = None,
 ) -> Learned:
     """Classifier over titles + example questions, thresholds by CV on the same examples."""
     kinds = np.array([e.kind for e in entries])
@@ -115,11 +196,11 @@ def _learn(
         corpus = [t for t, keep in zip(example_texts, train, strict=True) if keep] + fixed_texts
         owners = np.concatenate([example_labels[train], fixed_labels])
         bm25 = bm25s.BM25()
-        bm25.index([tokenize(t) for t in corpus] or [[""]], show_progress=False)
+        bm25.index([lexical_tokens(t, language) for t in corpus] or [[""]], show_progress=False)
         held_out = [t for t, keep in zip(example_texts, test, strict=True) if keep]
         out = np.zeros((len(held_out), n_articles), dtype=np.float32)
         for row, text in enumerate(held_out):
-            tokens = [t for t in tokenize(text) if t in bm25.vocab_dict]
+            tokens = [t for t in lexical_tokens(text, language) if t in bm25.vocab_dict]
             if tokens:
                 np.maximum.at(out[row], owners, bm25.get_scores(tokens).astype(np.float32))
         return out
@@ -135,6 +216,7 @@ def _learn(
         name=language,
         lexical=lexical if weight > 0 else None,
         lexical_weight=weight,
+        oos_vectors=oos_vectors,
     )
 
 
@@ -165,13 +247,14 @@ class KnowledgeIndex:
     def build(
         cls,
         articles: list[Article],
-        embedder: Embedder,
+        embedder: AnyEmbedder | Embedders,
         cache_dir: Path | None = None,
         errors: list[ArticleError] | None = None,
         progress: bool = False,
     ) -> tuple[KnowledgeIndex, BuildReport]:
         started = time.perf_counter()
-        cache = EmbeddingCache(cache_dir or Path("/nonexistent"), embedder.cache_name)
+        embedders = embedder if isinstance(embedder, Embedders) else Embedders.single(embedder)
+        caches: dict[str, EmbeddingCache] = {}
         manifest_file = cache_dir / "manifest.json" if cache_dir else None
         old: dict[str, str] = {}
         if manifest_file and manifest_file.exists():
@@ -181,15 +264,34 @@ class KnowledgeIndex:
             grouped.setdefault(article.language, []).append(article)
         by_language: dict[str, LanguageIndex] = {}
         embedded = 0
-        all_keys: set[str] = set()
+        all_keys: dict[str, set[str]] = {}
+        models: dict[str, str] = {}
         for language, group in sorted(grouped.items()):
+            model = embedders.for_language(language)
+            name = models[language] = model.cache_name
+            cache = caches.get(name) or EmbeddingCache(cache_dir or Path("/nonexistent"), name)
+            caches[name] = cache
             entries = entries_for(group)
-            texts = [e.text for e in entries]
-            vectors = cache.embed(embedder, texts, progress=progress)
+            texts = [e.embedded for e in entries]
+            multilingual = bool(getattr(model, "centered", False))
+            oos_texts = out_of_scope_examples(language, multilingual)
+            vectors = cache.embed(model, texts, progress=progress)
             embedded += cache.last_embedded
-            all_keys.update(text_key(t) for t in texts)
+            oos = cache.embed(model, oos_texts)
+            all_keys.setdefault(name, set()).update(text_key(t) for t in [*texts, *oos_texts])
+            center = None
+            if multilingual and len(vectors):
+                center = vectors.mean(axis=0).astype(np.float32)
+                vectors, oos = centre(vectors, center), centre(oos, center)
             by_language[language] = LanguageIndex(
-                language, group, entries, vectors, _learn(language, entries, vectors, cache_dir)
+                language,
+                group,
+                entries,
+                vectors,
+                _learn(language, entries, vectors, cache_dir, oos),
+                center,
+                name,
+                oos,
             )
         new = {f"{a.language}/{a.id}": a.content_hash for a in articles}
         report = BuildReport(
@@ -202,15 +304,18 @@ class KnowledgeIndex:
             errors=list(errors or []),
         )
         if cache_dir and manifest_file:
-            cache.save(keep=all_keys)
-            manifest_file.write_text(
-                json.dumps({"model": embedder.cache_name, "articles": new}, indent=1)
-            )
+            for name, cache in caches.items():
+                cache.save(keep=all_keys.get(name, set()))
+            manifest_file.write_text(json.dumps({"models": models, "articles": new}, indent=1))
         return cls(by_language, list(errors or [])), report
 
     @classmethod
     def from_directory(
-        cls, root: Path, embedder: Embedder, cache_dir: Path | None = None, progress: bool = False
+        cls,
+        root: Path,
+        embedder: AnyEmbedder | Embedders,
+        cache_dir: Path | None = None,
+        progress: bool = False,
     ) -> tuple[KnowledgeIndex, BuildReport]:
         loaded = load_articles(root)
         return cls.build(loaded.articles, embedder, cache_dir, loaded.errors, progress)

@@ -80,6 +80,16 @@ def for_matching(text: str, language: str | None) -> str:
     return text
 
 
+def for_embedding(text: str, language: str | None) -> str:
+    """The form the embedding model sees: as `for_matching`, except that bs/hr/sr keep their
+    diacritics (a multilingual model knows "račun" better than "racun");
+    Serbian Cyrillic still becomes Latin."""
+    lang = (language or "").split("-")[0].lower()
+    if lang in BCS:
+        return cyrillic_to_latin(unicodedata.normalize("NFC", text).lower())
+    return for_matching(text, language)
+
+
 # where to look when a language has no article for a question (the default language is last)
 FALLBACKS: dict[str, tuple[str, ...]] = {
     "bs": ("hr", "sr"),

@@ -18,14 +18,13 @@ from knowledge_base.classifier import (
     lexical_bonus,
     mix,
 )
-from knowledge_base.embedder import Embedder
-from knowledge_base.index import KnowledgeIndex, LanguageIndex, tokenize
+from knowledge_base.embedder import AnyEmbedder, Embedders
+from knowledge_base.index import KnowledgeIndex, LanguageIndex, lexical_tokens
 from knowledge_base.loader import Article
-from knowledge_base.normalize import fallback_chain, for_matching
+from knowledge_base.normalize import fallback_chain, for_embedding, for_matching
 
 Decision = Literal["answer", "clarify", "unknown"]
-# BM25 weight per language: the embedding model is English-only, so the lexical side carries
-# the other languages (bench/kb_multilingual.py: Persian top-1 0.50 → 0.79, others unchanged)
+Vectors = dict[tuple[str, str], np.ndarray]  # (model, matching form) -> the query's vector
 
 
 @dataclass(frozen=True)
@@ -72,12 +71,13 @@ class Retriever:
     def __init__(
         self,
         index: KnowledgeIndex,
-        embedder: Embedder,
+        embedder: AnyEmbedder | Embedders,
         config: RetrieverConfig | None = None,
         default_language: str = "en",
     ) -> None:
         self.index = index
-        self.embedder = embedder
+        self.embedders = embedder if isinstance(embedder, Embedders) else Embedders.single(embedder)
+        self.embedder = self.embedders.for_language(default_language)
         self.config = config or RetrieverConfig()
         self.default_language = default_language
 
@@ -93,14 +93,37 @@ class Retriever:
             return idx.learned.calibration
         return Calibration()
 
-    def rank(self, query: str, language: str | None = None, top: int = 5) -> list[Candidate]:
+    def _embed(self, text: str, idx: LanguageIndex, memo: Vectors | None) -> np.ndarray:
+        """The query's vector for this language's model; within one search (`memo`) each model
+        embeds each matching form once, however many languages of the chain are searched."""
+        key = (idx.model, text)
+        if memo is not None and key in memo:
+            return memo[key]
+        vector = self.embedders.for_language(idx.language).encode_one(text)
+        if memo is not None:
+            memo[key] = vector
+        return vector
+
+    def rank(
+        self,
+        query: str,
+        language: str | None = None,
+        top: int = 5,
+        memo: Vectors | None = None,
+    ) -> list[Candidate]:
+        return self._rank(query, language, top, memo)[0]
+
+    def _rank(
+        self, query: str, language: str | None, top: int, memo: Vectors | None
+    ) -> tuple[list[Candidate], float]:
+        """The candidates, and the query's cosine to the nearest out-of-scope example."""
         idx = self._language_index(language)
         if idx is None or not idx.entries or not query.strip():
-            return []
+            return [], -1.0
         cfg = self.config
         cal = self._calibration(idx)
+        vector = idx.query_vector(self._embed(for_embedding(query, idx.language), idx, memo))
         query = for_matching(query, idx.language)
-        vector = self.embedder.encode_one(query)
         k = min(cfg.dense_k, len(idx.entries))
         sims, ids = idx.dense.search(vector[None, :], k)
         n_articles = len(idx.articles)
@@ -114,7 +137,7 @@ class Retriever:
         lexical = np.zeros(n_articles, dtype=np.float32)
         lexical_weight = cfg.lexical_weights.get(idx.language, cfg.lexical_weight)
         if lexical_weight > 0:
-            tokens = [t for t in tokenize(query) if t in idx.lexical.vocab_dict]
+            tokens = [t for t in lexical_tokens(query, idx.language) if t in idx.lexical.vocab_dict]
             if tokens:
                 scores = idx.lexical.get_scores(tokens)
                 np.maximum.at(lexical, idx.entry_article, scores.astype(np.float32))
@@ -126,11 +149,12 @@ class Retriever:
         else:
             score = mix(np.zeros((1, n_articles)), boosted[None, :], 0.0, cal.temperature)[0]
         order = np.argsort(-score)[:top]
-        return [
+        candidates = [
             Candidate(idx.articles[i], float(score[i]), float(dense[i]), float(lexical[i]))
             for i in order
             if dense[i] >= 0 or lexical[i] > 0 or score[i] >= 0.01
         ]
+        return candidates, idx.near_out_of_scope(vector)
 
     def _thresholds(self, cal: Calibration) -> tuple[float, float, float]:
         cfg = self.config
@@ -143,12 +167,18 @@ class Retriever:
         )
         return answer, similarity, unknown
 
-    def decide(self, candidates: list[Candidate], language: str | None = None) -> Decision:
+    def decide(
+        self,
+        candidates: list[Candidate],
+        language: str | None = None,
+        near_out_of_scope: float = -1.0,
+    ) -> Decision:
         """unknown: the best article is not even close (cosine below the calibrated floor);
         answer: confident (confidence - the best mixed score, or its margin over the second,
         as the CV chose - and cosine above the calibrated gate, and the best article holding at
         least half of the score); clarify: close but not sure, typically two similar articles
-        sharing the score."""
+        sharing the score. A question that is not answered and lies closer to the out-of-scope
+        examples than to its best article (by the calibrated margin) is unknown, not clarify."""
         cal = self._calibration(self._language_index(language))
         answer, similarity, unknown = self._thresholds(cal)
         if not candidates or max(candidates[0].dense, 0.0) < unknown:
@@ -163,25 +193,31 @@ class Retriever:
             and first.score - second >= self.config.margin
         ):
             return "answer"
+        closest = max(max(c.dense for c in candidates), 0.0)
+        if near_out_of_scope - closest >= cal.oos_margin:
+            return "unknown"
         return "clarify"
 
-    def _search_one(self, query: str, language: str | None, top: int) -> Retrieval:
-        candidates = self.rank(query, language, top)
+    def _search_one(
+        self, query: str, language: str | None, top: int, memo: Vectors | None = None
+    ) -> Retrieval:
+        candidates, near_oos = self._rank(query, language, top, memo)
         idx = self._language_index(language)
         lang = idx.language if idx else (language or self.default_language)
-        return Retrieval(self.decide(candidates, language), candidates, lang)
+        return Retrieval(self.decide(candidates, language, near_oos), candidates, lang)
 
     def search(self, query: str, language: str | None = None, top: int = 5) -> Retrieval:
         """Search the language's articles; when they give no confident answer, the next
         languages of its fallback chain (bs → hr → sr → default) may answer, if they are
         confident. A language whose chain is only itself (English) searches once."""
-        first = self._search_one(query, language, top)
+        memo: Vectors = {}
+        first = self._search_one(query, language, top, memo)
         if first.decision == "answer":
             return first
         for lang in fallback_chain(language, self.default_language):
             if lang == first.language or lang not in self.index.by_language:
                 continue
-            other = self._search_one(query, lang, top)
+            other = self._search_one(query, lang, top, memo)
             if other.decision == "answer":
                 return other
         return first

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from knowledge_base.embedder import Embedder, Runtime
+from knowledge_base.embedder import Embedders, Runtime
 from knowledge_base.index import BuildReport, KnowledgeIndex
 from knowledge_base.retriever import Retrieval, Retriever, RetrieverConfig
 
@@ -24,6 +24,7 @@ class KnowledgeBase:
         quantize: bool = False,
         runtime: Runtime = "onnx",
         onnx_dir: Path | None = None,
+        models: str = "",
     ) -> None:
         self.articles_dir = articles_dir
         self.index_dir = index_dir
@@ -33,10 +34,11 @@ class KnowledgeBase:
         self.quantize = quantize
         self.runtime: Runtime = runtime
         self.onnx_dir = onnx_dir
+        self.models = models  # EMBEDDING_MODELS: a model per language; empty: `model` for all
         self.state = "not loaded"  # not loaded | loading | ready | failed
         self.error: str | None = None
         self.report: BuildReport | None = None
-        self._embedder: Embedder | None = None
+        self._embedder: Embedders | None = None
         self._retriever: Retriever | None = None
 
     @property
@@ -46,7 +48,9 @@ class KnowledgeBase:
     def build(self, progress: bool = False) -> BuildReport:
         """Load articles and (re)build the index; blocking. Bad articles are reported, skipped."""
         if self._embedder is None:
-            self._embedder = Embedder(self.model, self.quantize, self.runtime, self.onnx_dir)
+            self._embedder = Embedders.from_spec(
+                self.models or self.model, self.model, self.quantize, self.runtime, self.onnx_dir
+            )
         index, report = KnowledgeIndex.from_directory(
             self.articles_dir, self._embedder, self.index_dir, progress=progress
         )
