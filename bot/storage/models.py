@@ -11,7 +11,9 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -91,8 +93,49 @@ class Gap(Base):
     question: Mapped[str] = mapped_column(Text)
     conversation_key: Mapped[str | None] = mapped_column(String(300), index=True)
     language: Mapped[str | None] = mapped_column(String(16))
+    # unknown | clarify | not_helpful | handoff | handoff_after_answer | low_rating
     reason: Mapped[str] = mapped_column(String(32), default="unknown")
-    candidates: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    candidates: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"id","title","score"}]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the customer message that asked the question (None: logged without one, e.g. by a test)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    article_id: Mapped[str | None] = mapped_column(String(128))  # the answer that did not help
+    # None until the gap is embedded (the knowledge base was not loaded yet)
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("gap_clusters.id"), index=True)
+
+
+class GapCluster(Base):
+    """Gaps that ask the same thing (by meaning, per language), for content writers."""
+
+    __tablename__ = "gap_clusters"
+    __table_args__ = (Index("ix_gap_clusters_status_count", "status", "count"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|covered|dismissed
+    covered_by: Mapped[str | None] = mapped_column(String(128))  # an article id
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    question: Mapped[str] = mapped_column(Text)  # the representative: the first one
+    centroid: Mapped[bytes] = mapped_column(LargeBinary)  # float32, unit length
+    model: Mapped[str] = mapped_column(String(128), default="")  # the embedder of `centroid`
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ArticleEvent(Base):
+    """One use of an article: answered | offered (in a clarify) | not_helpful | handoff.
+    Usage counts are computed from these rows in SQL."""
+
+    __tablename__ = "article_events"
+    __table_args__ = (Index("ix_article_events_article", "article_id", "language", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(16), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    conversation_key: Mapped[str | None] = mapped_column(String(300))
+    message_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -103,7 +146,7 @@ class Agent(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(128))
     password_hash: Mapped[str] = mapped_column(String(255))  # argon2
-    role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | admin
+    role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | writer | admin
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
