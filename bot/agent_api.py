@@ -10,6 +10,7 @@ Repeated failed logins for one account or from one address get 429 with `Retry-A
 
 import asyncio
 import secrets
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,37 +68,71 @@ def agent_json(agent: Agent) -> dict[str, Any]:
     }
 
 
+class Access:
+    """The console's credentials as FastAPI dependencies, shared by every API behind the login
+    (agents, knowledge): `session` (the session cookie; 401 without a live one), `csrf` (also the
+    session's CSRF token in `X-CSRF-Token`, for every change; 403) and `role(...)` (one of the
+    roles a route admits; 403). Routers annotate with them:
+    `Reader = Annotated[LiveSession, Depends(access.session)]`."""
+
+    def __init__(self, directory: AgentDirectory) -> None:
+        self.directory = directory
+
+    async def session(self, request: Request) -> LiveSession:
+        found = await self.directory.session(request.cookies.get(COOKIE))
+        if found is None:
+            raise HTTPException(401, "log in first")
+        return found
+
+    async def csrf(self, request: Request) -> LiveSession:
+        current = await self.session(request)
+        token = request.headers.get("x-csrf-token", "")
+        if not secrets.compare_digest(token, current.csrf):
+            raise HTTPException(403, "missing or wrong X-CSRF-Token header")
+        return current
+
+    def role(
+        self, *roles: str, change: bool = False, refusal: str = ""
+    ) -> Callable[[Request], Awaitable[LiveSession]]:
+        """A dependency: logged in with one of `roles` (and the CSRF header when `change`)."""
+        message = refusal or f"only for {' and '.join(roles)} accounts"
+        base = self.csrf if change else self.session
+
+        async def check(request: Request) -> LiveSession:
+            current = await base(request)
+            if current.agent.role not in roles:
+                raise HTTPException(403, message)
+            return current
+
+        return check
+
+
+HANDOFF_ROLES = ("agent", "admin")
+NOT_FOR_WRITERS = "writers do not work handoffs: this is for agent and admin accounts"
+
+
 def build_agent_api(
     directory: AgentDirectory,
     handoffs: Handoffs,
     views: HandoffViews,
     events: AgentEvents,
     secure_cookies: bool = False,
+    access: Access | None = None,
 ) -> APIRouter:
     api = APIRouter()
-
-    async def session(request: Request) -> LiveSession:
-        found = await directory.session(request.cookies.get(COOKIE))
-        if found is None:
-            raise HTTPException(401, "log in first")
-        return found
-
-    async def writer(
-        request: Request, current: Annotated[LiveSession, Depends(session)]
-    ) -> LiveSession:
-        token = request.headers.get("x-csrf-token", "")
-        if not secrets.compare_digest(token, current.csrf):
-            raise HTTPException(403, "missing or wrong X-CSRF-Token header")
-        return current
-
-    async def admin(current: Annotated[LiveSession, Depends(writer)]) -> LiveSession:
-        if current.agent.role != "admin":
-            raise HTTPException(403, "admins only")
-        return current
-
-    Reader = Annotated[LiveSession, Depends(session)]
-    Writer = Annotated[LiveSession, Depends(writer)]
-    Admin = Annotated[LiveSession, Depends(admin)]
+    access = access or Access(directory)
+    Reader = Annotated[LiveSession, Depends(access.session)]
+    Writer = Annotated[LiveSession, Depends(access.csrf)]
+    Admin = Annotated[
+        LiveSession, Depends(access.role("admin", change=True, refusal="admins only"))
+    ]
+    # writers work on the knowledge base, not on handoffs
+    DeskReader = Annotated[
+        LiveSession, Depends(access.role(*HANDOFF_ROLES, refusal=NOT_FOR_WRITERS))
+    ]
+    DeskWriter = Annotated[
+        LiveSession, Depends(access.role(*HANDOFF_ROLES, change=True, refusal=NOT_FOR_WRITERS))
+    ]
 
     async def handoff_json(handoff_id: int) -> dict[str, Any]:
         item = await views.item(handoff_id)
@@ -121,7 +156,8 @@ def build_agent_api(
 
     @api.get("/agent/static/{name}", include_in_schema=False)
     async def static(name: str) -> FileResponse:
-        allowed = {p.name: p for p in STATIC.iterdir() if p.name != "console.html"}
+        # the pages themselves are served by their own routes, with their CSP
+        allowed = {p.name: p for p in STATIC.iterdir() if p.suffix != ".html"}
         if name not in allowed:
             raise HTTPException(404, "not found")
         return FileResponse(allowed[name])
@@ -178,13 +214,15 @@ def build_agent_api(
         }
 
     @api.get("/api/agent/queue", tags=["handoffs"])
-    async def queue(_: Reader) -> dict[str, Any]:
+    async def queue(_: DeskReader) -> dict[str, Any]:
         """Open handoffs, highest priority first, then longest waiting."""
         return {"handoffs": await views.queue()}
 
     @api.get("/api/agent/handoffs/{handoff_id}", tags=["handoffs"])
     async def context(
-        handoff_id: Id, _: Reader, before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None
+        handoff_id: Id,
+        _: DeskReader,
+        before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     ) -> dict[str, Any]:
         """Everything the agent needs: reason, customer, summary, signals, notes and the latest
         200 messages; `transcript_more` says if there are older ones (`?before=<message id>`)."""
@@ -194,7 +232,7 @@ def build_agent_api(
         return found
 
     @api.post("/api/agent/handoffs/{handoff_id}/claim", tags=["handoffs"])
-    async def claim(handoff_id: Id, current: Writer) -> JSONResponse:
+    async def claim(handoff_id: Id, current: DeskWriter) -> JSONResponse:
         try:
             await handoffs.claim(handoff_id, current.agent)
         except HandoffError as exc:
@@ -202,18 +240,18 @@ def build_agent_api(
         return JSONResponse({"handoff": await handoff_json(handoff_id)})
 
     @api.post("/api/agent/handoffs/{handoff_id}/messages", tags=["handoffs"])
-    async def reply(handoff_id: Id, body: TextBody, current: Writer) -> dict[str, Any]:
+    async def reply(handoff_id: Id, body: TextBody, current: DeskWriter) -> dict[str, Any]:
         """Send a reply to the customer on their channel."""
         return {"message": await run(handoffs.reply(handoff_id, current.agent, body.text))}
 
     @api.post("/api/agent/handoffs/{handoff_id}/notes", tags=["handoffs"])
-    async def note(handoff_id: Id, body: TextBody, current: Writer) -> dict[str, Any]:
+    async def note(handoff_id: Id, body: TextBody, current: DeskWriter) -> dict[str, Any]:
         """A private note: never shown to the customer."""
         saved = await run(handoffs.add_note(handoff_id, current.agent, body.text))
         return {"note": {"agent": current.agent.display_name, "text": saved.text}}
 
     @api.post("/api/agent/handoffs/{handoff_id}/transfer", tags=["handoffs"])
-    async def transfer(handoff_id: Id, body: TransferBody, current: Writer) -> dict[str, Any]:
+    async def transfer(handoff_id: Id, body: TransferBody, current: DeskWriter) -> dict[str, Any]:
         target = await directory.by_username(body.agent)
         if target is None:
             raise HTTPException(404, f"no agent '{body.agent}'")
@@ -221,7 +259,7 @@ def build_agent_api(
         return {"handoff": await handoff_json(handoff_id)}
 
     @api.post("/api/agent/handoffs/{handoff_id}/resolve", tags=["handoffs"])
-    async def resolve(handoff_id: Id, body: ResolveBody, current: Writer) -> dict[str, Any]:
+    async def resolve(handoff_id: Id, body: ResolveBody, current: DeskWriter) -> dict[str, Any]:
         """Hand the conversation back to the bot, which asks the customer for a rating."""
         await run(handoffs.resolve(handoff_id, current.agent, body.note))
         return {"handoff": await handoff_json(handoff_id)}
@@ -257,6 +295,9 @@ def build_agent_api(
         token = websocket.cookies.get(COOKIE)
         found = await directory.session(token)
         if found is None or (origin and origin.split("://", 1)[-1] != host):
+            await websocket.close(code=1008)
+            return
+        if found.agent.role not in HANDOFF_ROLES:  # handoff events: not for writers
             await websocket.close(code=1008)
             return
         await websocket.accept()

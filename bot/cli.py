@@ -219,10 +219,10 @@ def _cmd_agents_list(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     width = max(len("USERNAME"), *(len(a.username) for a in agents))
     named = max(len("NAME"), *(len(a.display_name) for a in agents))
-    print(f"{'USERNAME':<{width}}  {'NAME':<{named}}  {'ROLE':<5}  STATUS")
+    print(f"{'USERNAME':<{width}}  {'NAME':<{named}}  {'ROLE':<6}  STATUS")
     for a in agents:
         status = "disabled" if a.disabled else "active"
-        print(f"{a.username:<{width}}  {a.display_name:<{named}}  {a.role:<5}  {status}")
+        print(f"{a.username:<{width}}  {a.display_name:<{named}}  {a.role:<6}  {status}")
     return 0
 
 
@@ -321,7 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Create an agent account for the web console. " + policy,
     )
     add.add_argument("username", help="2-64 lowercase letters, digits, '.', '_' or '-'")
-    add.add_argument("--role", choices=["agent", "admin"], default="agent")
+    add.add_argument(
+        "--role",
+        choices=["agent", "writer", "admin"],  # bot.auth.ROLES
+        default="agent",
+        help="agent: works handoffs; writer: the knowledge base (writers' page); admin: both",
+    )
     add.add_argument("--name", help="display name shown to colleagues and customers")
     add.add_argument("--password-stdin", action="store_true", help=stdin_help)
     add.set_defaults(func=_cmd_agents_add)
