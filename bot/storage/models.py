@@ -249,3 +249,39 @@ class SlackDeskMessage(Base):
     channel: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ArticleDraft(Base):
+    """An article a writer has yet to review, built from what an agent answered in a handoff."""
+
+    __tablename__ = "article_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"), unique=True)
+    language: Mapped[str] = mapped_column(String(16))
+    article_id: Mapped[str] = mapped_column(String(128))  # the suggested id
+    title: Mapped[str] = mapped_column(String(300))
+    questions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open|published
+    created_by: Mapped[str] = mapped_column(String(64))  # username
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_as: Mapped[str | None] = mapped_column(String(160))  # "<language>/<id>"
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ArticleChange(Base):
+    """One save of an article from the writers' page: who, when, what changed."""
+
+    __tablename__ = "article_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(128), index=True)
+    language: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))  # created | replaced
+    author: Mapped[str] = mapped_column(String(64))  # username
+    fields: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the changed fields
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
