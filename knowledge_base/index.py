@@ -1,11 +1,17 @@
 """The searchable index: dense vectors in FAISS plus a BM25 lexical index, one per language.
 
-Built from articles; vectors come from an on-disk cache keyed by text hash, so rebuilding after
-a one-article change embeds only that article's texts.
+Built from articles; vectors come from a cache keyed by text hash (in memory between reloads,
+on disk between runs), so rebuilding after a one-article change embeds only that article's
+texts. A rebuild may start from the `previous` index: a language whose texts did not change is
+reused as it is, and with `quick=True` a changed language keeps its previous calibration with a
+freshly fitted classifier (a second or so) and is marked `provisional`, to be calibrated in full
+(`calibrate`, tens of seconds) in the background.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import re
 import time
@@ -16,7 +22,15 @@ import bm25s
 import faiss
 import numpy as np
 
-from knowledge_base.classifier import LEXICAL_WEIGHTS, Learned, learn
+from knowledge_base.classifier import (
+    LEXICAL_WEIGHTS,
+    MAX_CLASSIFIER_ARTICLES,
+    MAX_CLASSIFIER_EXAMPLES,
+    Calibration,
+    Learned,
+    fit_classifier,
+    learn,
+)
 from knowledge_base.embedder import AnyEmbedder, Embedders, EmbeddingCache, text_key
 from knowledge_base.loader import Article, ArticleError, load_articles
 from knowledge_base.normalize import for_embedding, for_matching
@@ -92,6 +106,8 @@ class LanguageIndex:
     center: np.ndarray | None = None  # subtracted from every vector (e5: see E5Embedder)
     model: str = ""  # the embedding model's cache name: the retriever embeds a query once per model
     oos_vectors: np.ndarray | None = None  # the out-of-scope examples (out_of_scope.yml)
+    signature: str = ""  # hash of what the vectors and calibration are computed from
+    provisional: bool = False  # `learned` is the quick one; the full calibration is pending
     dense: faiss.Index = field(init=False)
     lexical: bm25s.BM25 = field(init=False)
     entry_article: np.ndarray = field(init=False)
@@ -129,6 +145,22 @@ class LanguageIndex:
     @property
     def index_type(self) -> str:
         return "hnsw" if isinstance(self.dense, faiss.IndexHNSWFlat) else "flat"
+
+    def with_articles(self, articles: list[Article]) -> LanguageIndex:
+        """The same index (vectors, FAISS, BM25 shared) for articles with the same texts whose
+        other fields (path, tags, handoff) may differ."""
+        out = copy.copy(self)
+        out.articles = articles
+        return out
+
+    def with_learned(self, learned: Learned) -> LanguageIndex:
+        out = copy.copy(self)
+        out.learned, out.provisional = learned, False
+        return out
+
+    def calibrate(self, cache_dir: Path | None) -> Learned:
+        """The full calibration (classifier + CV thresholds); slow, cached on disk."""
+        return _learn(self.language, self.entries, self.vectors, cache_dir, self.oos_vectors)
 
 
 def centre(vectors: np.ndarray, center: np.ndarray) -> np.ndarray:
@@ -220,6 +252,42 @@ def _learn(
     )
 
 
+def signature(model: str, entries: list[Entry], oos_texts: list[str]) -> str:
+    """What a language's vectors and calibration depend on: the model, each entry's article,
+    kind and texts, and the out-of-scope examples."""
+    digest = hashlib.sha256(json.dumps([model, VERSION_SALT, oos_texts]).encode())
+    for e in entries:
+        digest.update(json.dumps([e.article, e.kind, e.text, e.dense_text]).encode())
+    return digest.hexdigest()[:20]
+
+
+VERSION_SALT = 1
+
+
+def quick_learn(entries: list[Entry], vectors: np.ndarray, previous: Learned | None) -> Learned:
+    """A calibration that is ready in about a second: the previous one's mixing weights and
+    thresholds (or the defaults), with a classifier fitted on the new examples."""
+    kinds = np.array([e.kind for e in entries])
+    labels = np.array([e.article for e in entries], dtype=np.int64)
+    examples = kinds != "passage"
+    n_articles = int(labels.max()) + 1 if len(labels) else 0
+    small = n_articles <= MAX_CLASSIFIER_ARTICLES and int(examples.sum()) <= MAX_CLASSIFIER_EXAMPLES
+    if not small:
+        return Learned(None, Calibration())  # what the full calibration gives a large KB
+    calibration = previous.calibration if previous is not None else Calibration()
+    classifier = None
+    if calibration.weight > 0 and examples.any():
+        classifier = fit_classifier(vectors[examples], labels[examples], n_articles)
+    return Learned(classifier, calibration)
+
+
+def needs_calibration(entries: list[Entry]) -> bool:
+    """False when the full calibration is the fixed default anyway (a large language)."""
+    examples = sum(e.kind != "passage" for e in entries)
+    n_articles = len({e.article for e in entries})
+    return n_articles <= MAX_CLASSIFIER_ARTICLES and examples <= MAX_CLASSIFIER_EXAMPLES
+
+
 @dataclass
 class BuildReport:
     articles: int
@@ -229,12 +297,47 @@ class BuildReport:
     removed: list[str]
     seconds: float
     errors: list[ArticleError]
+    reused: list[str] = field(default_factory=list)  # languages taken from the previous index
+    provisional: list[str] = field(default_factory=list)  # languages awaiting full calibration
 
 
 class KnowledgeIndex:
-    def __init__(self, by_language: dict[str, LanguageIndex], errors: list[ArticleError]) -> None:
+    def __init__(
+        self,
+        by_language: dict[str, LanguageIndex],
+        errors: list[ArticleError],
+        manifest: dict[str, object] | None = None,
+        cache_keys: dict[str, set[str]] | None = None,
+    ) -> None:
         self.by_language = by_language
         self.errors = errors
+        self.manifest = manifest or {}  # what `persist` writes: models and article hashes
+        self.cache_keys = cache_keys or {}  # model -> text keys in use (the cache keeps only them)
+
+    @property
+    def provisional(self) -> list[str]:
+        return [lang for lang, idx in self.by_language.items() if idx.provisional]
+
+    def with_learned(self, learned: dict[str, Learned]) -> KnowledgeIndex:
+        """This index with the provisional languages whose full calibration is in `learned`
+        (by signature) calibrated; the same object if none is."""
+        ready = {
+            lang: idx.with_learned(learned[idx.signature])
+            for lang, idx in self.by_language.items()
+            if idx.provisional and idx.signature in learned
+        }
+        if not ready:
+            return self
+        return KnowledgeIndex(
+            {**self.by_language, **ready}, self.errors, self.manifest, self.cache_keys
+        )
+
+    def persist(self, cache_dir: Path, caches: dict[str, EmbeddingCache]) -> None:
+        """Write the embedding caches (only the vectors still in use) and the manifest."""
+        for name, cache in list(caches.items()):
+            cache.save(keep=self.cache_keys.get(name, set()))
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        (cache_dir / "manifest.json").write_text(json.dumps(self.manifest, indent=1))
 
     @property
     def articles(self) -> list[Article]:
@@ -251,13 +354,26 @@ class KnowledgeIndex:
         cache_dir: Path | None = None,
         errors: list[ArticleError] | None = None,
         progress: bool = False,
+        *,
+        previous: KnowledgeIndex | None = None,
+        caches: dict[str, EmbeddingCache] | None = None,
+        quick: bool = False,
+        learned: dict[str, Learned] | None = None,
+        persist: bool = True,
     ) -> tuple[KnowledgeIndex, BuildReport]:
+        """`previous`: reuse its languages whose texts did not change; `caches`: embedding
+        caches kept in memory between builds (filled here); `quick`: a changed language gets
+        `quick_learn` instead of the full calibration, unless `learned` (full calibrations by
+        signature) already has it; `persist`: write caches and manifest to `cache_dir` now."""
         started = time.perf_counter()
         embedders = embedder if isinstance(embedder, Embedders) else Embedders.single(embedder)
-        caches: dict[str, EmbeddingCache] = {}
+        caches = {} if caches is None else caches
+        learned = learned or {}
         manifest_file = cache_dir / "manifest.json" if cache_dir else None
         old: dict[str, str] = {}
-        if manifest_file and manifest_file.exists():
+        if previous is not None:
+            old = {f"{a.language}/{a.id}": a.content_hash for a in previous.articles}
+        elif manifest_file and manifest_file.exists():
             old = json.loads(manifest_file.read_text()).get("articles", {})
         grouped: dict[str, list[Article]] = {}
         for article in articles:
@@ -266,6 +382,7 @@ class KnowledgeIndex:
         embedded = 0
         all_keys: dict[str, set[str]] = {}
         models: dict[str, str] = {}
+        reused: list[str] = []
         for language, group in sorted(grouped.items()):
             model = embedders.for_language(language)
             name = models[language] = model.cache_name
@@ -275,25 +392,45 @@ class KnowledgeIndex:
             texts = [e.embedded for e in entries]
             multilingual = bool(getattr(model, "centered", False))
             oos_texts = out_of_scope_examples(language, multilingual)
+            all_keys.setdefault(name, set()).update(text_key(t) for t in [*texts, *oos_texts])
+            sig = signature(name, entries, oos_texts)
+            before = previous.by_language.get(language) if previous is not None else None
+            if before is not None and before.signature == sig:
+                reused.append(language)
+                same = before.with_articles(group)
+                if same.provisional and sig in learned:
+                    same = same.with_learned(learned[sig])
+                by_language[language] = same
+                continue
             vectors = cache.embed(model, texts, progress=progress)
             embedded += cache.last_embedded
             oos = cache.embed(model, oos_texts)
-            all_keys.setdefault(name, set()).update(text_key(t) for t in [*texts, *oos_texts])
             center = None
             if multilingual and len(vectors):
                 center = vectors.mean(axis=0).astype(np.float32)
                 vectors, oos = centre(vectors, center), centre(oos, center)
+            provisional = False
+            if sig in learned:
+                result = learned[sig]
+            elif quick and needs_calibration(entries):
+                result = quick_learn(entries, vectors, before.learned if before else None)
+                provisional = True
+            else:
+                result = _learn(language, entries, vectors, cache_dir, oos)
             by_language[language] = LanguageIndex(
                 language,
                 group,
                 entries,
                 vectors,
-                _learn(language, entries, vectors, cache_dir, oos),
+                result,
                 center,
                 name,
                 oos,
+                sig,
+                provisional,
             )
         new = {f"{a.language}/{a.id}": a.content_hash for a in articles}
+        index = cls(by_language, list(errors or []), {"models": models, "articles": new}, all_keys)
         report = BuildReport(
             articles=len(articles),
             entries=sum(len(i.entries) for i in by_language.values()),
@@ -302,12 +439,12 @@ class KnowledgeIndex:
             removed=sorted(k for k in old if k not in new),
             seconds=time.perf_counter() - started,
             errors=list(errors or []),
+            reused=reused,
+            provisional=index.provisional,
         )
-        if cache_dir and manifest_file:
-            for name, cache in caches.items():
-                cache.save(keep=all_keys.get(name, set()))
-            manifest_file.write_text(json.dumps({"models": models, "articles": new}, indent=1))
-        return cls(by_language, list(errors or [])), report
+        if persist and cache_dir:
+            index.persist(cache_dir, caches)
+        return index, report
 
     @classmethod
     def from_directory(
