@@ -5,19 +5,49 @@
 
 from __future__ import annotations
 
-from rasa_sdk.executor import ActionExecutor
+from typing import Any
 
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
+
+from actions.common import settle
 from actions.gaps import LogGap
 from actions.handoff import Handoff
 from actions.kb import AnswerFromKB
 from actions.replies import replies
-from bot.storage.repo import Store
+from bot.gap_signals import GapSignals
+from bot.gaps import GapBook
 from knowledge_base.service import KnowledgeBase
 
 
-def build_executor(kb: KnowledgeBase, store: Store) -> ActionExecutor:
+class SettlesClarify(Action):
+    """Any other customer turn (a greeting, thanks, a request for a person) after a clarify
+    leaves it unpicked: the gap log hears of it before the action runs."""
+
+    def __init__(self, inner: Action, signals: GapSignals) -> None:
+        self.inner = inner
+        self.signals = signals
+
+    def name(self) -> str:
+        return str(self.inner.name())
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        await settle(self.signals, tracker)
+        return list(await self.inner.run(dispatcher, tracker, domain))
+
+
+def build_executor(kb: KnowledgeBase, gaps: GapBook) -> ActionExecutor:
+    signals = GapSignals(gaps)
     executor = ActionExecutor()
-    for action in (AnswerFromKB(kb, store), LogGap(store), Handoff(), *replies()):
+    actions: list[Action] = [
+        AnswerFromKB(kb, gaps, signals),
+        LogGap(gaps, signals),
+        SettlesClarify(Handoff(), signals),
+        *(SettlesClarify(reply, signals) for reply in replies()),
+    ]
+    for action in actions:
         executor.register_action(action)
     return executor
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Tracker
 
 from bot import messages
+from bot.gap_signals import GapSignals
+
+log = logging.getLogger(__name__)
 
 
 def human_button(language: str | None) -> dict[str, str]:
@@ -34,3 +38,23 @@ def last_question(tracker: Tracker, skip_latest: bool) -> str | None:
     if skip_latest and texts:
         texts = texts[:-1]
     return texts[-1] if texts else None
+
+
+def message_id(tracker: Tracker) -> int | None:
+    """The hub's id of the customer message this turn answers (sent in the metadata)."""
+    value = metadata(tracker).get("message_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str((tracker.latest_message or {}).get("text") or "")
+
+
+async def settle(signals: GapSignals, tracker: Tracker) -> dict[str, Any] | None:
+    """A new customer turn decides a pending clarify: the offered candidate it picked, or
+    None (the clarify is then logged as a gap). Never fails the turn."""
+    try:
+        return await signals.settle(tracker.sender_id, message_id(tracker), latest_text(tracker))
+    except Exception:
+        log.exception("could not settle the last clarify of %s", tracker.sender_id)
+        return None

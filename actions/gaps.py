@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import human_button, language, last_question
+from actions.common import human_button, language, last_question, message_id, settle
+from bot.gap_signals import GapSignals
+from bot.gaps import GapBook
 from bot.i18n import t
-from bot.storage.repo import Store
 
 SORRY = t("not_helpful")  # English; the customer gets their language
 
+log = logging.getLogger(__name__)
+
 
 class LogGap(Action):
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, gaps: GapBook, signals: GapSignals) -> None:
+        self.gaps = gaps
+        self.signals = signals
 
     def name(self) -> str:
         return "action_log_gap"
@@ -24,15 +29,36 @@ class LogGap(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        question = last_question(tracker, skip_latest=True)
         lang = language(tracker)
-        if question:
-            await self.store.log_gap(
-                question=question,
-                conversation_key=tracker.sender_id,
-                language=lang,
-                candidates=[],
-                reason="not_helpful",
-            )
+        await settle(self.signals, tracker)  # "no" after a clarify: that clarify is the gap
+        try:
+            await self._log(tracker, lang)
+        except Exception:  # the customer still gets the reply
+            log.exception("could not log the gap of %s", tracker.sender_id)
         dispatcher.utter_message(text=t("not_helpful", lang), buttons=[human_button(lang)])
         return []
+
+    async def _log(self, tracker: Tracker, lang: str | None) -> None:
+        """The question the bot answered last (with its article), else the previous text."""
+        key = tracker.sender_id
+        last = await self.signals.last_outcome(key, before=message_id(tracker))
+        kb = (last.kb if last else None) or {}
+        if last is not None and kb.get("decision") == "answer":
+            article = kb.get("article")
+            gap = await self.gaps.record(
+                last.text,
+                key,
+                lang,
+                "not_helpful",
+                kb.get("candidates") or [],
+                message_id=last.id,
+                article_id=article,
+            )
+            if gap is not None and article:
+                await self.gaps.used(article, lang, "not_helpful", key, last.id)
+            return
+        if last is not None:
+            return  # a clarify (settled above) or an unknown: logged already
+        question = last_question(tracker, skip_latest=True)
+        if question:
+            await self.gaps.record(question, key, lang, "not_helpful")

@@ -9,7 +9,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.settings import Settings, load_settings
 
@@ -109,6 +109,10 @@ def _cmd_kb_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    """The gap clusters, biggest first (the knowledge base is not loaded: the closest articles
+    are those found when the gaps were logged)."""
+    from bot.gaps import GapBook
+    from bot.hub import knowledge_base
     from bot.storage.db import Database
     from bot.storage.repo import Store
 
@@ -116,7 +120,8 @@ def _cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
         db = Database(settings.db_url)
         try:
             await db.migrate()
-            gaps = await Store(db).gaps(limit=args.limit)
+            book = GapBook(db, knowledge_base(settings))
+            return await book.clusters(None if args.all else "open", limit=args.limit)
         finally:
             await db.close()
         return [
@@ -359,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset = agents.add_parser(
         "reset-password",
         help="set a new password for an agent and log them out everywhere",
+    gaps.add_argument("--all", action="store_true", help="every status, not only open ones")
         description="Set a new password (asked for twice, or read with --password-stdin), end "
         "every session of the agent and lift a failed-login lock. " + policy,
     )

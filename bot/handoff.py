@@ -97,6 +97,8 @@ class Handoffs:
         self.deliver: Deliver | None = None  # to the customer's channel
         self.agents_online: Callable[[], bool] = lambda: False
         self.listeners: list[HandoffListener] = []  # told of every HandoffEvent, in order
+        # told of every rating (the gap log counts a low one); a failure never loses the rating
+        self.on_rating: Callable[[Conversation, int], Awaitable[None]] | None = None
 
     async def _notify(self, event: dict[str, Any]) -> None:
         if self.notify:
@@ -330,3 +332,8 @@ class Handoffs:
                 .values(awaiting_rating=False)
             )
             await s.commit()
+        if self.on_rating:
+            try:
+                await self.on_rating(conversation, score)
+            except Exception:
+                log.exception("rating listener failed for %s", conversation.key)

@@ -13,6 +13,8 @@ from rasa_sdk.executor import ActionExecutor
 from actions import build_executor
 from bot.agent_events import AgentEvents
 from bot.auth import AgentDirectory
+from bot.gap_signals import GapSignals
+from bot.gaps import GapBook
 from bot.handoff import HandoffEvent, Handoffs
 from bot.handoff_context import HandoffViews
 from bot.language import LanguageDetection
@@ -82,7 +84,11 @@ class Hub:
         )
         self.router.deliver = self.deliver
         self.router.on_customer_message = self._customer_message_to_agents
-        self.executor: ActionExecutor = build_executor(self.kb, self.store)
+        self.gaps = GapBook(self.db, self.kb)  # the gap log and article usage
+        gap_signals = GapSignals(self.gaps)
+        self.handoffs.listeners.append(gap_signals.on_handoff)
+        self.handoffs.on_rating = gap_signals.on_rating
+        self.executor: ActionExecutor = build_executor(self.kb, self.gaps)
         self.channels: dict[str, Channel] = {
             name: cls(self.router, settings)
             for name, cls in CHANNELS.items()
@@ -124,6 +130,9 @@ class Hub:
         if self.desk:
             await self.desk.start()
         self._background.append(asyncio.create_task(self._retry_loop(), name="retry-pending"))
+        self._background.append(
+            asyncio.create_task(self.gaps.watch_coverage(), name="gap-coverage")
+        )
 
     async def _retry_loop(self, every: float = 5.0) -> None:
         """Answer what is still unanswered: messages stored by a hub that died or lost its
