@@ -114,9 +114,8 @@ def _cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
     from bot.gaps import GapBook
     from bot.hub import knowledge_base
     from bot.storage.db import Database
-    from bot.storage.repo import Store
 
-    async def fetch() -> list[dict[str, object]]:
+    async def fetch() -> list[dict[str, Any]]:
         db = Database(settings.db_url)
         try:
             await db.migrate()
@@ -124,29 +123,19 @@ def _cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
             return await book.clusters(None if args.all else "open", limit=args.limit)
         finally:
             await db.close()
-        return [
-            {
-                "at": g.created_at.isoformat(timespec="seconds"),
-                "question": g.question,
-                "language": g.language,
-                "reason": g.reason,
-                "conversation": g.conversation_key,
-                "candidates": g.candidates,
-            }
-            for g in gaps
-        ]
 
     rows = asyncio.run(fetch())
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
         return 0
     if not rows:
-        print("No knowledge gaps logged yet.")
+        print("No knowledge gaps." if args.all else "No open knowledge gaps.")
     for row in rows:
-        best = ", ".join(f"{c['id']} {c['score']:.2f}" for c in row["candidates"][:2])  # type: ignore[index,union-attr]
-        print(f"{row['at']}  [{row['language'] or '-'}] {row['reason']:<12} {row['question']}")
-        if best:
-            print(f"{'':22}closest: {best}")
+        status = row["status"] + (f" by {row['covered_by']}" if row["covered_by"] else "")
+        print(f"{row['count']:>5}  {status:<10} [{row['language']}] {row['question']}")
+        if row["articles"]:
+            best = row["articles"][0]
+            print(f"       closest: {best['id']} ({float(best.get('score') or 0):.2f})")
     return 0
 
 
@@ -364,7 +353,6 @@ def build_parser() -> argparse.ArgumentParser:
     reset = agents.add_parser(
         "reset-password",
         help="set a new password for an agent and log them out everywhere",
-    gaps.add_argument("--all", action="store_true", help="every status, not only open ones")
         description="Set a new password (asked for twice, or read with --password-stdin), end "
         "every session of the agent and lift a failed-login lock. " + policy,
     )
@@ -372,8 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--password-stdin", action="store_true", help=stdin_help)
     reset.set_defaults(func=_cmd_agents_reset_password)
 
-    gaps = sub.add_parser("gaps", help="questions the bot could not answer, newest first")
+    gaps = sub.add_parser(
+        "gaps", help="questions the bot could not resolve, grouped by meaning, biggest first"
+    )
     gaps.add_argument("--limit", type=int, default=50)
+    gaps.add_argument("--all", action="store_true", help="every status, not only open ones")
     gaps.add_argument("--json", action="store_true", help="print JSON")
     gaps.set_defaults(func=_cmd_gaps)
     return parser
