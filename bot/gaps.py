@@ -32,7 +32,6 @@ USAGE_KINDS = ("answered", "offered", "not_helpful", "handoff")
 SAMPLES = 5  # sample questions per cluster
 AGENT_ANSWERS = 3  # agent messages shown per cluster
 AGENT_ANSWER_CHARS = 300
-POLL_SECONDS = 5.0
 COVERED_SHARE = 0.5  # more than this share of a cluster's samples answered by one article
 
 
@@ -422,24 +421,15 @@ class GapBook:
     async def watch_coverage(self) -> None:
         """Background task: after each change of the knowledge base, cluster what waited and
         re-check the open clusters. Runs until cancelled."""
-        # KnowledgeBase.generation / changed(after) come with the live knowledge base; until
-        # then a new retriever object is the change
-        changed = getattr(self.kb, "changed", None)
-        generation = int(getattr(self.kb, "generation", 0))
-        seen: object = None
+        generation = self.kb.generation
         while True:
-            retriever = self.kb.retriever
-            if retriever is not None and (changed is not None or retriever is not seen):
-                seen = retriever
+            if self.kb.retriever is not None:
                 try:
                     await self.cluster_pending()
                     await self.check_coverage()
                 except Exception:  # the database is away: next change
                     log.exception("checking gap coverage failed")
-            if changed is not None:
-                generation = int(await changed(generation))
-            else:
-                await asyncio.sleep(POLL_SECONDS)
+            generation = await self.kb.changed(generation)
 
 
 def _aware(value: datetime) -> datetime:
