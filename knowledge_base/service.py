@@ -97,6 +97,7 @@ class KnowledgeBase:
         onnx_dir: Path | None = None,
         models: str = "",
         languages: Iterable[str] = (),
+        embedders: Embedders | None = None,
     ) -> None:
         self.articles_dir = articles_dir
         self.index_dir = index_dir
@@ -113,7 +114,7 @@ class KnowledgeBase:
         self.report: BuildReport | None = None
         self.generation = 0  # +1 on every swap of the retriever
         self.calibrating = False
-        self._embedder: Embedders | None = None
+        self._embedder = embedders  # None: loaded from `models`/`model` on first build
         self._retriever: Retriever | None = None
         self._index: KnowledgeIndex | None = None
         self._parsed: ParseCache = {}

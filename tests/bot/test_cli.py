@@ -150,3 +150,28 @@ def test_help_explains_each_command(monkeypatch, capsys):
         assert done.value.code == 0
         out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
         assert all(w in out for w in words), (argv, out)
+
+
+def test_kb_index_exits_non_zero_and_names_every_broken_article(
+    db_url, tmp_path, monkeypatch, capsys
+):
+    articles = tmp_path / "articles"
+    (articles / "en").mkdir(parents=True)
+    demo = Path(__file__).resolve().parents[2] / "knowledge_base" / "articles" / "en"
+    real = (demo / "reset-password.md").read_text()
+    (articles / "en" / "reset-password.md").write_text(real)
+    (articles / "en" / "reset-password-copy.md").write_text(real)
+    (articles / "en" / "croatian.md").write_text(
+        real.replace("id: reset-password", "id: croatian").replace("language: en", "language: hr")
+    )
+    monkeypatch.setenv("KB_ARTICLES_DIR", str(articles))
+    monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("EMBEDDING_MODELS", "minilm")
+    assert run(monkeypatch, "kb", "index") == 1
+    err = capsys.readouterr().err
+    assert "reset-password-copy.md: field 'id'" in err
+    assert "croatian.md: field 'language'" in err
+    assert "2 article(s) skipped" in err
+    (articles / "en" / "reset-password-copy.md").unlink()
+    (articles / "en" / "croatian.md").unlink()
+    assert run(monkeypatch, "kb", "index") == 0
