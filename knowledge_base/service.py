@@ -21,6 +21,7 @@ import os
 import tempfile
 import time
 from collections.abc import Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -131,6 +132,8 @@ class KnowledgeBase:
         self._calibrator: asyncio.Task[None] | None = None
         self._calibrate_again = False
         self._tasks: set[asyncio.Task[None]] = set()
+        # its own thread: stopping the hub need not wait for a calibration to finish
+        self._calibration_thread = ThreadPoolExecutor(1, thread_name_prefix="kb-calibrate")
 
     @property
     def ready(self) -> bool:
@@ -220,6 +223,10 @@ class KnowledgeBase:
             if self._covered >= ticket and self.report is not None:
                 return self.report  # a reload that started after this request covered it
             covers = self._requested
+            if self._index is not None and self.report is not None and not self.error:
+                if await asyncio.to_thread(scan, self.articles_dir) == self._stats:
+                    self._covered = covers
+                    return self.report  # nothing changed on disk since the last build
             try:
                 built = await asyncio.to_thread(self._rebuild, self._index is not None)
             except Exception as exc:
@@ -263,7 +270,10 @@ class KnowledgeBase:
                 todo = [] if current is None else current.by_language.values()
                 for idx in [i for i in todo if i.provisional and i.signature not in self._learned]:
                     started = time.perf_counter()
-                    learned = await asyncio.to_thread(idx.calibrate, self.index_dir)
+                    loop = asyncio.get_running_loop()
+                    learned = await loop.run_in_executor(
+                        self._calibration_thread, idx.calibrate, self.index_dir
+                    )
                     self._remember(idx.signature, learned)
                     now = self._index
                     if now is not None:
@@ -311,6 +321,7 @@ class KnowledgeBase:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._calibration_thread.shutdown(wait=False, cancel_futures=True)
 
     # -- writers ----------------------------------------------------------------------------
 
