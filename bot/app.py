@@ -16,9 +16,10 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from bot.agent_api import build_agent_api
+from bot.agent_api import Access, build_agent_api
 from bot.http_limits import RASA_CALL_BYTES, BodyLimit, SecurityHeaders
 from bot.hub import Hub
+from bot.knowledge_api import build_knowledge_api
 from bot.safe_json import BadInput, loads_object
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,11 @@ def create_app(hub: Hub) -> FastAPI:
         app.include_router(channel.routes())
     if hub.desk:
         app.include_router(hub.desk.routes())
+    access = Access(hub.agents)  # one login for the agent and the knowledge APIs
     app.include_router(
         build_agent_api(
-            hub.agents, hub.handoffs, hub.views, hub.events, hub.settings.secure_cookies
+            hub.agents, hub.handoffs, hub.views, hub.events, hub.settings.secure_cookies, access
         )
     )
+    app.include_router(build_knowledge_api(access, hub.kb, hub.writers, hub.gaps))
     return app

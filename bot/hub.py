@@ -17,6 +17,7 @@ from bot.gap_signals import GapSignals
 from bot.gaps import GapBook
 from bot.handoff import HandoffEvent, Handoffs
 from bot.handoff_context import HandoffViews
+from bot.knowledge_store import KnowledgeStore
 from bot.language import LanguageDetection
 from bot.messages import OutgoingMessage
 from bot.rasa_client import RasaClient
@@ -85,6 +86,7 @@ class Hub:
         self.router.deliver = self.deliver
         self.router.on_customer_message = self._customer_message_to_agents
         self.gaps = GapBook(self.db, self.kb)  # the gap log and article usage
+        self.writers = KnowledgeStore(self.db, settings.default_language)  # drafts, history
         gap_signals = GapSignals(self.gaps)
         self.handoffs.listeners.append(gap_signals.on_handoff)
         self.handoffs.on_rating = gap_signals.on_rating

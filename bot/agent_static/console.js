@@ -130,7 +130,8 @@
         options.body = JSON.stringify(body);
       }
     }
-    return fetch(API + path, options).then(function (response) {
+    var url = path.indexOf("/api/") === 0 ? path : API + path;  // other APIs behind the same login
+    return fetch(url, options).then(function (response) {
       return response.text().then(function (raw) {
         var data = {};
         try { data = raw ? JSON.parse(raw) : {}; } catch (e) {
@@ -179,6 +180,10 @@
   }
 
   function showApp(agent, csrf) {
+    if (agent.role === "writer") {  // writers do not work handoffs: their page is elsewhere
+      location.replace("/agent/writers");
+      return;
+    }
     state.me = agent;
     state.csrf = csrf;
     $("login-view").hidden = true;
@@ -520,6 +525,8 @@
     var open = status === "queued" || status === "claimed";
     $("resolve").disabled = !open || (status === "claimed" && !mine && !isAdmin);
     $("resolve-note").disabled = $("resolve").disabled;
+    $("draft-offer").hidden = status !== "resolved";
+    $("save-draft").disabled = false;
     $("transfer").disabled = status !== "claimed" || !(mine || isAdmin);
     $("transfer-agent").disabled = $("transfer").disabled;
   }
@@ -731,6 +738,19 @@
     });
   }
 
+  // After resolving: the customer's questions and the agent's answers as an article draft
+  // for the writers (POST /api/knowledge/drafts); made once per handoff.
+  function onSaveDraft() {
+    var id = state.openId;
+    if (id === null) return;
+    withButton($("save-draft"), api("POST", "/api/knowledge/drafts", { handoff_id: Number(id) })).then(function (r) {
+      if (failed(r, "Draft")) return;
+      $("save-draft").disabled = true;
+      flash(r.data.created ? "Saved as a draft for the writers: " + str(r.data.draft && r.data.draft.title)
+        : "This conversation is already a draft for the writers.", "info");
+    });
+  }
+
   // ---------------------------------------------------------------- live updates
 
   function setConn(live) {
@@ -835,6 +855,7 @@
     $("note-add").addEventListener("click", onNote);
     $("transfer").addEventListener("click", onTransfer);
     $("resolve").addEventListener("click", onResolve);
+    $("save-draft").addEventListener("click", onSaveDraft);
     $("saved-replies").addEventListener("change", onSavedReply);
     $("saved-add").addEventListener("click", onSavedAdd);
     setInterval(tick, 1000);
