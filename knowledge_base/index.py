@@ -4,8 +4,9 @@ Built from articles; vectors come from a cache keyed by text hash (in memory bet
 on disk between runs), so rebuilding after a one-article change embeds only that article's
 texts. A rebuild may start from the `previous` index: a language whose texts did not change is
 reused as it is, and with `quick=True` a changed language keeps its previous calibration with a
-freshly fitted classifier (a second or so) and is marked `provisional`, to be calibrated in full
-(`calibrate`, tens of seconds) in the background.
+freshly fitted classifier (a second or so) and an exact (flat) FAISS index even when large, and
+is marked `pending`: its full calibration (tens of seconds) and HNSW graph (about 10 s for
+60,000 entries) are made in the background (`LanguageIndex.finish`).
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ class LanguageIndex:
     oos_vectors: np.ndarray | None = None  # the out-of-scope examples (out_of_scope.yml)
     signature: str = ""  # hash of what the vectors and calibration are computed from
     provisional: bool = False  # `learned` is the quick one; the full calibration is pending
+    exact: bool = False  # a flat FAISS index even above HNSW_ABOVE (the graph is made later)
     dense: faiss.Index = field(init=False)
     lexical: bm25s.BM25 = field(init=False)
     entry_article: np.ndarray = field(init=False)
@@ -115,15 +117,12 @@ class LanguageIndex:
 
     def __post_init__(self) -> None:
         n, dim = self.vectors.shape
-        if n > HNSW_ABOVE:
-            hnsw = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-            hnsw.hnsw.efSearch = 128
-            index: faiss.Index = hnsw
+        if n > HNSW_ABOVE and not self.exact:
+            self.dense = _hnsw(self.vectors)
         else:
-            index = faiss.IndexFlatIP(dim)
-        if n:
-            index.add(self.vectors)
-        self.dense = index
+            self.dense = faiss.IndexFlatIP(dim)
+            if n:
+                self.dense.add(self.vectors)
         self.lexical = bm25s.BM25()
         self.lexical.index(
             [lexical_tokens(e.text, self.language) for e in self.entries] or [[""]],
@@ -153,14 +152,44 @@ class LanguageIndex:
         out.articles = articles
         return out
 
-    def with_learned(self, learned: Learned) -> LanguageIndex:
+    @property
+    def pending(self) -> bool:
+        """Built the quick way: the full calibration or the HNSW graph is still to be made."""
+        return self.provisional or (self.exact and len(self.entries) > HNSW_ABOVE)
+
+    def finish(self, cache_dir: Path | None) -> Finish:
+        """What the quick build left out (slow; run in the background): the full calibration
+        (classifier + CV thresholds, cached on disk) and, for a large language, the HNSW graph."""
+        learned = None
+        if self.provisional:
+            learned = _learn(self.language, self.entries, self.vectors, cache_dir, self.oos_vectors)
+        dense = None
+        if self.exact and len(self.entries) > HNSW_ABOVE:
+            dense = _hnsw(self.vectors)
+        return Finish(learned, dense)
+
+    def with_finish(self, finish: Finish) -> LanguageIndex:
         out = copy.copy(self)
-        out.learned, out.provisional = learned, False
+        if finish.learned is not None:
+            out.learned, out.provisional = finish.learned, False
+        if finish.dense is not None:
+            out.dense, out.exact = finish.dense, False
         return out
 
-    def calibrate(self, cache_dir: Path | None) -> Learned:
-        """The full calibration (classifier + CV thresholds); slow, cached on disk."""
-        return _learn(self.language, self.entries, self.vectors, cache_dir, self.oos_vectors)
+
+@dataclass(frozen=True)
+class Finish:
+    """A pending language's full calibration and HNSW graph (None: was not pending)."""
+
+    learned: Learned | None
+    dense: faiss.Index | None
+
+
+def _hnsw(vectors: np.ndarray) -> faiss.Index:
+    hnsw = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efSearch = 128
+    hnsw.add(vectors)
+    return hnsw
 
 
 def centre(vectors: np.ndarray, center: np.ndarray) -> np.ndarray:
@@ -298,7 +327,7 @@ class BuildReport:
     seconds: float
     errors: list[ArticleError]
     reused: list[str] = field(default_factory=list)  # languages taken from the previous index
-    provisional: list[str] = field(default_factory=list)  # languages awaiting full calibration
+    provisional: list[str] = field(default_factory=list)  # languages with work still pending
 
 
 class KnowledgeIndex:
@@ -316,15 +345,15 @@ class KnowledgeIndex:
 
     @property
     def provisional(self) -> list[str]:
-        return [lang for lang, idx in self.by_language.items() if idx.provisional]
+        return [lang for lang, idx in self.by_language.items() if idx.pending]
 
-    def with_learned(self, learned: dict[str, Learned]) -> KnowledgeIndex:
-        """This index with the provisional languages whose full calibration is in `learned`
-        (by signature) calibrated; the same object if none is."""
+    def finished(self, done: dict[str, Finish]) -> KnowledgeIndex:
+        """This index with each pending language whose `Finish` is in `done` (by signature)
+        finished; the same object if none is."""
         ready = {
-            lang: idx.with_learned(learned[idx.signature])
+            lang: idx.with_finish(done[idx.signature])
             for lang, idx in self.by_language.items()
-            if idx.provisional and idx.signature in learned
+            if idx.pending and idx.signature in done
         }
         if not ready:
             return self
@@ -358,17 +387,18 @@ class KnowledgeIndex:
         previous: KnowledgeIndex | None = None,
         caches: dict[str, EmbeddingCache] | None = None,
         quick: bool = False,
-        learned: dict[str, Learned] | None = None,
+        finished: dict[str, Finish] | None = None,
         persist: bool = True,
     ) -> tuple[KnowledgeIndex, BuildReport]:
         """`previous`: reuse its languages whose texts did not change; `caches`: embedding
         caches kept in memory between builds (filled here); `quick`: a changed language gets
-        `quick_learn` instead of the full calibration, unless `learned` (full calibrations by
-        signature) already has it; `persist`: write caches and manifest to `cache_dir` now."""
+        `quick_learn` instead of the full calibration and an exact FAISS index, unless
+        `finished` (by signature) already has them; `persist`: write caches and manifest to
+        `cache_dir` now."""
         started = time.perf_counter()
         embedders = embedder if isinstance(embedder, Embedders) else Embedders.single(embedder)
         caches = {} if caches is None else caches
-        learned = learned or {}
+        finished = finished or {}
         manifest_file = cache_dir / "manifest.json" if cache_dir else None
         old: dict[str, str] = {}
         if previous is not None:
@@ -398,8 +428,8 @@ class KnowledgeIndex:
             if before is not None and before.signature == sig:
                 reused.append(language)
                 same = before.with_articles(group)
-                if same.provisional and sig in learned:
-                    same = same.with_learned(learned[sig])
+                if same.pending and sig in finished:
+                    same = same.with_finish(finished[sig])
                 by_language[language] = same
                 continue
             vectors = cache.embed(model, texts, progress=progress)
@@ -409,15 +439,16 @@ class KnowledgeIndex:
             if multilingual and len(vectors):
                 center = vectors.mean(axis=0).astype(np.float32)
                 vectors, oos = centre(vectors, center), centre(oos, center)
+            done = finished.get(sig)
             provisional = False
-            if sig in learned:
-                result = learned[sig]
+            if done is not None and done.learned is not None:
+                result = done.learned
             elif quick and needs_calibration(entries):
                 result = quick_learn(entries, vectors, before.learned if before else None)
                 provisional = True
             else:
                 result = _learn(language, entries, vectors, cache_dir, oos)
-            by_language[language] = LanguageIndex(
+            built = LanguageIndex(
                 language,
                 group,
                 entries,
@@ -428,7 +459,9 @@ class KnowledgeIndex:
                 oos,
                 sig,
                 provisional,
+                exact=quick and (done is None or done.dense is None),
             )
+            by_language[language] = built.with_finish(done) if done is not None else built
         new = {f"{a.language}/{a.id}": a.content_hash for a in articles}
         index = cls(by_language, list(errors or []), {"models": models, "articles": new}, all_keys)
         report = BuildReport(

@@ -5,8 +5,9 @@ A reload (`reload`, called by the watcher and by `save_article`) re-reads the ar
 (re-parsing only files whose stat changed), re-embeds only new texts (the embedding cache stays
 in memory), rebuilds only the languages whose texts changed - with the previous calibration and
 a freshly fitted classifier, about a second - and swaps the retriever in one assignment:
-searches in flight finish on the old one. The full calibration (CV, tens of seconds) then runs
-in the background and is swapped in when done. Reloads run one at a time; requests that arrive
+searches in flight finish on the old one. The full calibration (CV, tens of seconds) - and for
+a language above 20,000 entries the HNSW graph (exact search serves until then) - then runs in
+the background and is swapped in when done. Reloads run one at a time; requests that arrive
 during one are served by the next single reload.
 
 A file that was good and becomes broken keeps serving its last good version (kept in memory by
@@ -27,10 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from knowledge_base import editing
-from knowledge_base.classifier import Learned
 from knowledge_base.editing import ArticleInput, ArticleRejected, SaveResult
 from knowledge_base.embedder import Embedders, EmbeddingCache, Runtime
-from knowledge_base.index import BuildReport, KnowledgeIndex
+from knowledge_base.index import BuildReport, Finish, KnowledgeIndex
 from knowledge_base.loader import (
     LANGUAGE_PATTERN,
     Article,
@@ -46,7 +46,7 @@ from knowledge_base.retriever import Retrieval, Retriever, RetrieverConfig
 log = logging.getLogger(__name__)
 
 LAST_GOOD_NOTE = "the last good version is still served"
-KEEP_CALIBRATIONS = 32  # full calibrations remembered by signature (a revert reuses one)
+KEEP_FINISHED = 4  # background results remembered by signature (a revert reuses one)
 
 __all__ = ["ArticleInput", "ArticleRejected", "KnowledgeBase", "SaveResult"]
 
@@ -120,7 +120,7 @@ class KnowledgeBase:
         self._index: KnowledgeIndex | None = None
         self._parsed: ParseCache = {}
         self._caches: dict[str, EmbeddingCache] = {}
-        self._learned: dict[str, Learned] = {}
+        self._finished: dict[str, Finish] = {}  # background work done, by language signature
         self._last_good: dict[Path, Article] = {}
         self._stale: set[Path] = set()
         self._stats: dict[Path, Stat] = {}
@@ -162,7 +162,7 @@ class KnowledgeBase:
             previous=self._index,
             caches=self._caches,
             quick=quick,
-            learned=dict(self._learned),
+            finished=dict(self._finished),
             persist=not quick,
         )
         for error in errors:
@@ -175,7 +175,7 @@ class KnowledgeBase:
         """Make a build live: one assignment of the retriever (runs on the event loop)."""
         self._last_good, self._stale, self._stats = built.last_good, built.stale, built.stats
         self.report = built.report
-        index = built.index.with_learned(self._learned)  # calibrated while it was built
+        index = built.index.finished(self._finished)  # finished while it was being built
         retriever = built.retriever
         if index is not built.index:
             retriever = Retriever(index, self._embedders(), self.config, self.default_language)
@@ -261,30 +261,31 @@ class KnowledgeBase:
                 log.warning("could not write the knowledge base cache: %s", exc)
 
     async def _calibrate(self) -> None:
-        """The full calibration of every provisional language, each swapped in when done."""
+        """Finish every pending language (full calibration; HNSW graph for a large one), each
+        swapped in when done."""
         self.calibrating = True
         try:
             while True:
                 self._calibrate_again = False
                 current = self._index
                 todo = [] if current is None else current.by_language.values()
-                for idx in [i for i in todo if i.provisional and i.signature not in self._learned]:
+                for idx in [i for i in todo if i.pending and i.signature not in self._finished]:
                     started = time.perf_counter()
                     loop = asyncio.get_running_loop()
-                    learned = await loop.run_in_executor(
-                        self._calibration_thread, idx.calibrate, self.index_dir
+                    done = await loop.run_in_executor(
+                        self._calibration_thread, idx.finish, self.index_dir
                     )
-                    self._remember(idx.signature, learned)
+                    self._remember(idx.signature, done)
                     now = self._index
                     if now is not None:
-                        updated = now.with_learned(self._learned)
+                        updated = now.finished(self._finished)
                         if updated is not now:
                             retriever = Retriever(
                                 updated, self._embedders(), self.config, self.default_language
                             )
                             self._use(updated, retriever)
                     log.info(
-                        "knowledge base %s calibrated in %.1f s",
+                        "knowledge base %s finished (calibration, HNSW) in %.1f s",
                         idx.language,
                         time.perf_counter() - started,
                     )
@@ -295,10 +296,10 @@ class KnowledgeBase:
         finally:
             self.calibrating = False
 
-    def _remember(self, signature: str, learned: Learned) -> None:
-        self._learned[signature] = learned
-        while len(self._learned) > KEEP_CALIBRATIONS:
-            del self._learned[next(iter(self._learned))]
+    def _remember(self, signature: str, done: Finish) -> None:
+        self._finished[signature] = done
+        while len(self._finished) > KEEP_FINISHED:
+            del self._finished[next(iter(self._finished))]
 
     async def settled(self) -> None:
         """Wait until the background calibration (if any) is done and swapped in."""

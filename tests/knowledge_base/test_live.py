@@ -15,6 +15,7 @@ import pytest
 from bot.app import create_app
 from bot.hub import Hub
 from bot.settings import Settings
+from knowledge_base import index as index_module
 from knowledge_base.editing import ArticleInput, ArticleRejected
 from knowledge_base.embedder import Embedder, Embedders
 from knowledge_base.loader import load_articles
@@ -302,3 +303,21 @@ async def test_healthz_is_degraded_by_a_broken_article_and_the_hub_reloads_by_it
             assert (await best(hub.kb, "can I buy a gift card"))[1] == "gift-cards"
             body = (await http.get("/healthz")).json()
             assert body["index"]["health"] == "ok" and body["index"]["errors"] == []
+
+
+async def test_a_large_language_answers_from_exact_search_until_its_graph_is_built(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+):
+    """Above HNSW_ABOVE entries a reload serves from a flat (exact) index at once and swaps the
+    HNSW graph in when the background has built it (the threshold lowered for the test)."""
+    monkeypatch.setattr(index_module, "HNSW_ABOVE", 10)
+    en(kb, "gift-cards.md").write_text(GIFT_CARDS)
+    report = await kb.reload()
+    assert report.provisional == ["en"]
+    assert kb.retriever is not None
+    assert kb.retriever.index.by_language["en"].index_type == "flat"
+    assert (await best(kb, "can I buy a gift card"))[1] == "gift-cards"
+    await kb.settled()
+    assert kb.retriever.index.by_language["en"].index_type == "hnsw"
+    assert kb.retriever.index.provisional == []
+    assert (await best(kb, "can I buy a gift card"))[1] == "gift-cards"
