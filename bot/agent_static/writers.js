@@ -260,7 +260,7 @@
     var language = String(c.language || (c.languages || [])[0] || "en").split("-")[0];
     openEditor(null, {
       id: "", language: language, title: "", questions: questions, body: "", handoff: "on_request", tags: [],
-    }, "From a gap asked " + str(c.count) + " times");
+    }, "From a gap asked " + str(c.count) + (Number(c.count) === 1 ? " time" : " times"));
     state.clusterId = c.id;
     $("try-text").value = questions[0] || "";
     $("ed-id").focus();

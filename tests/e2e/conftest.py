@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -76,6 +77,10 @@ class Running:
 @pytest.fixture(scope="session")
 async def running(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Running]:
     var = tmp_path_factory.mktemp("e2e-var")
+    # a copy of the demo articles: tests that write articles (the writers' page) leave
+    # knowledge_base/articles alone
+    articles = var / "articles"
+    shutil.copytree(base_settings.articles_dir, articles)
     await train(base_settings)  # Rasa's fingerprint makes this quick when nothing changed
     sock = bound_socket()
     telegram, slack = FakeTelegram(), FakeSlack(users={"U0E2E": "Mirna Kovač"})
@@ -83,6 +88,7 @@ async def running(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Ru
         settings = base_settings.with_(
             var_dir=var,
             index_dir=var / "kb-index",
+            articles_dir=articles,
             port=sock.getsockname()[1],
             rasa_url=f"http://127.0.0.1:{free_port()}",
             rasa_managed=True,
