@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import human_button, language, last_question, message_id, settle
-from bot.gap_signals import GapSignals
+from bot.gap_signals import GapSignals, kb_outcome
 from bot.gaps import GapBook
 from bot.i18n import t
 
@@ -42,7 +42,7 @@ class LogGap(Action):
         """The question the bot answered last (with its article), else the previous text."""
         key = tracker.sender_id
         last = await self.signals.last_outcome(key, before=message_id(tracker))
-        kb = (last.kb if last else None) or {}
+        kb = kb_outcome(last) if last else {}
         if last is not None and kb.get("decision") == "answer":
             article = kb.get("article")
             gap = await self.gaps.record(

@@ -33,7 +33,8 @@ LOW_RATING = 2
 RECENT = 20  # customer messages looked at
 
 
-def _kb(message: Message) -> dict[str, Any]:
+def kb_outcome(message: Message) -> dict[str, Any]:
+    """The knowledge-base outcome a stored bot reply carries ({} for any other message)."""
     kb = message.kb
     return kb if isinstance(kb, dict) and kb.get("decision") else {}
 
@@ -73,7 +74,7 @@ class GapSignals:
         for message in await self._customer_messages(conversation_key):
             if before is not None and message.id >= before:
                 continue
-            if _kb(message):
+            if kb_outcome(message):
                 return message
         return None
 
@@ -84,9 +85,9 @@ class GapSignals:
         picks one of its buttons (returns that candidate) or leaves it unresolved (a
         `clarify` gap)."""
         previous = await self.last_outcome(conversation_key, before=message_id)
-        if previous is None or _kb(previous).get("decision") != "clarify":
+        if previous is None or kb_outcome(previous).get("decision") != "clarify":
             return None
-        kb = _kb(previous)
+        kb = kb_outcome(previous)
         offered = set(kb.get("offered") or [])
         said = _fold(text)
         for candidate in kb.get("candidates") or []:
@@ -99,7 +100,7 @@ class GapSignals:
         return None
 
     async def _clarify_gap(self, conversation_key: str, message: Message) -> None:
-        kb = _kb(message)
+        kb = kb_outcome(message)
         await self.book.record(
             message.text,
             conversation_key,
@@ -128,7 +129,7 @@ class GapSignals:
             return
         key, language = conversation.key, conversation.language
         last = await self.last_outcome(key)
-        kb = _kb(last) if last else {}
+        kb = kb_outcome(last) if last else {}
         if last is not None and kb.get("decision") == "answer":
             if await self.book.logged_for(last.id):
                 return  # e.g. "that didn't help" came first
@@ -172,7 +173,7 @@ class GapSignals:
         if score > LOW_RATING:
             return
         messages = await self._customer_messages(conversation.key, newest_first=False)
-        first = next((m for m in messages if _kb(m)), None) or next(
+        first = next((m for m in messages if kb_outcome(m)), None) or next(
             (m for m in messages if m.intent not in NOT_QUESTIONS and len(m.text.split()) >= 3),
             None,
         )
@@ -183,6 +184,6 @@ class GapSignals:
             conversation.key,
             conversation.language,
             "low_rating",
-            _kb(first).get("candidates") or [],
+            kb_outcome(first).get("candidates") or [],
             message_id=first.id,
         )
