@@ -107,8 +107,8 @@ class Access:
         return check
 
 
-HANDOFF_ROLES = ("agent", "admin")
-NOT_FOR_WRITERS = "writers do not work handoffs: this is for agent and admin accounts"
+HANDOFF_ROLES = ("agent", "supervisor", "admin")
+NOT_FOR_WRITERS = "writers do not work handoffs: this is for agent, supervisor and admin accounts"
 
 
 def build_agent_api(

@@ -26,7 +26,7 @@ from bot.storage.models import Agent, AuthSession, LoginFailure, utcnow
 
 log = logging.getLogger(__name__)
 
-ROLES = ("agent", "writer", "admin")  # writer: the knowledge base, not handoffs
+ROLES = ("agent", "supervisor", "writer", "admin")  # writer: the knowledge base, not handoffs
 USERNAME = re.compile(r"^[a-z0-9_.\-]{2,64}$")
 SESSION_LIFETIME = timedelta(hours=12)
 

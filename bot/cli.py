@@ -219,7 +219,7 @@ def _cmd_agents_list(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{'USERNAME':<{width}}  {'NAME':<{named}}  {'ROLE':<6}  STATUS")
     for a in agents:
         status = "disabled" if a.disabled else "active"
-        print(f"{a.username:<{width}}  {a.display_name:<{named}}  {a.role:<6}  {status}")
+        print(f"{a.username:<{width}}  {a.display_name:<{named}}  {a.role:<10}  {status}")
     return 0
 
 
@@ -325,9 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("username", help="2-64 lowercase letters, digits, '.', '_' or '-'")
     add.add_argument(
         "--role",
-        choices=["agent", "writer", "admin"],  # bot.auth.ROLES
+        choices=["agent", "supervisor", "writer", "admin"],  # bot.auth.ROLES
         default="agent",
-        help="agent: works handoffs; writer: the knowledge base (writers' page); admin: both",
+        help="agent: works handoffs; supervisor: handoffs, reports and low-rating alerts; "
+        "writer: the knowledge base (writers' page); admin: all of it",
     )
     add.add_argument("--name", help="display name shown to colleagues and customers")
     add.add_argument("--password-stdin", action="store_true", help=stdin_help)

@@ -41,6 +41,8 @@ class Customer(Base):
     # set when the shop vouched for the customer (identity verification, HMAC of the user id)
     verified_id: Mapped[str | None] = mapped_column(String(255))
     email: Mapped[str | None] = mapped_column(String(255))
+    # satisfaction surveys ask one customer at most once per SURVEY_EVERY_DAYS
+    last_surveyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -55,7 +57,9 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(String(16), default="bot")  # see bot/handoff.py
     awaiting_rating: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str | None] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -81,7 +85,9 @@ class Message(Base):
     kb: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     frustration: Mapped[float | None] = mapped_column(Float)
     signals: Mapped[list[Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
 
 
 class Gap(Base):
@@ -201,7 +207,11 @@ class Handoff(Base):
     frustration: Mapped[float] = mapped_column(Float, default=0.0)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     resolution_note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # resolved with "resolve without survey": the customer is not asked for a rating
+    survey_skipped: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -228,14 +238,22 @@ class SavedReply(Base):
 
 
 class Rating(Base):
-    """The customer's answer to "how did we do?" after an agent resolved the conversation."""
+    """A customer's survey answer. `kind`: `csat` ("how did we do?" 1-5 after an agent resolved
+    the conversation), `answer` ("did this answer your question?" after a bot answer: 5 yes,
+    1 no, with the message and article it is about) or `nps` (0-10). `comment`: the customer's
+    "what went wrong?" after a low score."""
 
     __tablename__ = "ratings"
+    __table_args__ = (Index("ix_ratings_kind_created_at", "kind", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
     handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"))
+    kind: Mapped[str] = mapped_column(String(8), default="csat", server_default="csat")
     score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    article_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
