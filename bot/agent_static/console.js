@@ -193,6 +193,7 @@
     setText("me-name", agent.display_name || agent.username);
     setText("me-role", agent.role);
     $("admin-replies").hidden = agent.role !== "admin";
+    $("to-reports").hidden = agent.role !== "supervisor" && agent.role !== "admin";  // reports page
     closeContext();
     loadQueue();
     loadAgents();
