@@ -1,13 +1,16 @@
 /* supportbot writers' page: gap clusters, drafts, the article editor, history.
    Plain JavaScript, no build step. Text from the API (customers' questions, agents' answers,
    articles) is inserted with textContent / text nodes only; the Markdown preview is built the
-   same way (markdown.js). */
+   same way (markdown.js). The login, the API calls and the error display are common.js. */
 (function () {
   "use strict";
 
+  var C = window.SupportbotCommon;
+  var $ = C.$, el = C.el, clear = C.clear, str = C.str, flash = C.flash;
+  var session = C.session({ onApp: showApp });
+  var api = session.api, failed = session.failed;
+
   var state = {
-    me: null,
-    csrf: null,
     languages: [],
     tab: "gaps",
     editing: null,     // {language, id} of the article loaded in the editor, or null (new)
@@ -18,23 +21,6 @@
   var RTL = ["fa", "ar", "he", "ur", "ps", "yi", "dv", "ckb"];
   var FIELDS = ["id", "language", "title", "questions", "handoff", "tags", "body"];
 
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      for (var k in attrs) {
-        if (Object.prototype.hasOwnProperty.call(attrs, k) && attrs[k] !== undefined && attrs[k] !== null) {
-          node.setAttribute(k, String(attrs[k]));
-        }
-      }
-    }
-    if (text !== undefined && text !== null && text !== "") node.textContent = String(text);
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
-  function str(v) { return v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v); }
   function num(v) { var n = Number(v); return isNaN(n) ? "" : n.toFixed(2); }
   function direction(language) {
     return RTL.indexOf(String(language || "").toLowerCase().split("-")[0]) >= 0 ? "rtl" : "ltr";
@@ -45,105 +31,16 @@
       ? d.toLocaleString([], { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
       : str(value);
   }
-  function canEdit() { return !!(state.me && (state.me.role === "writer" || state.me.role === "admin")); }
+  function canEdit() { var me = session.me; return !!(me && (me.role === "writer" || me.role === "admin")); }
 
-  // ---------------------------------------------------------------- flash
+  // ---------------------------------------------------------------- after sign-in
 
-  var flashTimer = null;
-  function flash(text, kind) {
-    var box = $("flash");
-    box.textContent = String(text);
-    box.className = kind || "info";
-    box.hidden = false;
-    clearTimeout(flashTimer);
-    flashTimer = setTimeout(function () { box.hidden = true; }, kind === "error" ? 10000 : 5000);
-  }
-
-  // ---------------------------------------------------------------- API
-
-  function api(method, path, body) {
-    var headers = { Accept: "application/json" };
-    var options = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
-    if (method !== "GET") {
-      if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
-      if (body !== undefined) {
-        headers["Content-Type"] = "application/json";
-        options.body = JSON.stringify(body);
-      }
-    }
-    return fetch(path, options).then(function (response) {
-      return response.text().then(function (raw) {
-        var data = {};
-        try { data = raw ? JSON.parse(raw) : {}; } catch (e) {
-          data = { error: "The server answered " + response.status + " " + response.statusText + "." };
-        }
-        if (!response.ok && !(data && data.error)) data = { error: "HTTP " + response.status };
-        if (response.status === 401 && state.me && path !== "/api/agent/login") {
-          showLogin("Your session has ended. Please sign in again.");
-        }
-        return { ok: response.ok, status: response.status, data: data || {} };
-      });
-    }, function () {
-      return { ok: false, status: 0, data: { error: "The server cannot be reached." } };
-    });
-  }
-
-  function failed(r, what) {
-    if (r.ok) return false;
-    if (r.status !== 401) flash((what ? what + ": " : "") + str(r.data.error), "error");
-    return true;
-  }
-
-  // ---------------------------------------------------------------- login
-
-  function showLogin(message) {
-    state.me = null;
-    state.csrf = null;
-    $("app-view").hidden = true;
-    $("whoami").hidden = true;
-    $("login-view").hidden = false;
-    $("login-password").value = "";
-    var err = $("login-error");
-    if (message) { err.textContent = message; err.hidden = false; } else err.hidden = true;
-    $("login-username").focus();
-  }
-
-  function showApp(agent, csrf) {
-    state.me = agent;
-    state.csrf = csrf;
-    $("login-view").hidden = true;
-    $("app-view").hidden = false;
-    $("whoami").hidden = false;
-    $("me-name").textContent = agent.display_name || agent.username;
-    $("me-role").textContent = agent.role;
+  function showApp(agent) {
     $("to-console").hidden = agent.role === "writer";
     $("role-note").hidden = canEdit();
     $("ed-save").disabled = !canEdit();
     loadArticles().then(function () { showTab(state.tab); });
     loadDrafts();
-  }
-
-  function onLogin(event) {
-    event.preventDefault();
-    var username = $("login-username").value.trim(), password = $("login-password").value;
-    var err = $("login-error");
-    err.hidden = true;
-    if (!username || !password) { err.textContent = "Enter your username and password."; err.hidden = false; return; }
-    $("login-submit").disabled = true;
-    api("POST", "/api/agent/login", { username: username, password: password }).then(function (r) {
-      $("login-submit").disabled = false;
-      $("login-password").value = "";
-      if (!r.ok || !r.data.agent) {
-        err.textContent = str(r.data.error) || "Sign-in failed.";
-        err.hidden = false;
-        return;
-      }
-      showApp(r.data.agent, r.data.csrf);
-    });
-  }
-
-  function onLogout() {
-    api("POST", "/api/agent/logout", {}).then(function () { showLogin(); });
   }
 
   // ---------------------------------------------------------------- tabs
@@ -606,9 +503,6 @@
   // ---------------------------------------------------------------- start
 
   function start() {
-    $("login-form").addEventListener("submit", onLogin);
-    $("logout").addEventListener("click", onLogout);
-    $("flash").addEventListener("click", function () { $("flash").hidden = true; });
     var tabs = document.querySelectorAll(".tab");
     for (var i = 0; i < tabs.length; i++) {
       tabs[i].addEventListener("click", function (e) { showTab(e.currentTarget.getAttribute("data-tab")); });
@@ -636,10 +530,7 @@
     $("try-run").addEventListener("click", onTry);
     $("try-text").addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); onTry(); } });
 
-    api("GET", "/api/agent/me").then(function (r) {
-      if (r.ok && r.data.agent) showApp(r.data.agent, r.data.csrf);
-      else showLogin();
-    });
+    session.start();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
