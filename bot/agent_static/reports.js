@@ -65,6 +65,7 @@
   var state = {
     filters: { from: "", to: "", channel: "", language: "", agent: "", reason: "" },
     seq: 0,
+    optionsFor: "",  // the range whose channels and languages the selects offer
     options: { channel: {}, language: {}, agent: {} },
   };
 
@@ -255,6 +256,8 @@
     writeUrl();
     $("report").setAttribute("aria-busy", "true");
     var q = query();
+    var filtered = FILTERS.some(function (k) { return state.filters[k]; });
+    if (filtered) loadOptions();
     var calls = [api("GET", "/api/reports/summary?" + q)].concat(LOADED.map(function (name) {
       return api("GET", "/api/reports/" + name + "?" + q);
     }));
@@ -278,8 +281,25 @@
         else { tables[name] = { columns: [], rows: [], error: str(r.data.error) }; session.failed(r, name); }
       });
       learnOptions(tables);
+      if (!filtered) state.optionsFor = state.filters.from + "|" + state.filters.to;
       fillForm();
       render(summary.data, tables);
+    });
+  }
+
+  // With a filter on, the tables hold only what matches it: the channels and languages to
+  // choose from come from the whole range (once per range).
+  function loadOptions() {
+    var f = state.filters, key = f.from + "|" + f.to;
+    if (state.optionsFor === key) return;
+    state.optionsFor = key;
+    [["channels", "channel"], ["languages", "language"]].forEach(function (pair) {
+      var q = "from=" + encodeURIComponent(f.from) + "&to=" + encodeURIComponent(f.to);
+      api("GET", "/api/reports/" + pair[0] + "?" + q).then(function (r) {
+        if (!r.ok) return;
+        (r.data.rows || []).forEach(function (row) { remember(pair[1], row[pair[1]]); });
+        fillSelect(pair[1]);
+      });
     });
   }
 
