@@ -20,6 +20,7 @@ from bot.agent_api import Access, build_agent_api
 from bot.http_limits import RASA_CALL_BYTES, BodyLimit, SecurityHeaders
 from bot.hub import Hub
 from bot.knowledge_api import build_knowledge_api
+from bot.reports_api import build_reports_api
 from bot.safe_json import BadInput, loads_object
 
 log = logging.getLogger(__name__)
@@ -94,4 +95,5 @@ def create_app(hub: Hub) -> FastAPI:
         )
     )
     app.include_router(build_knowledge_api(access, hub.kb, hub.writers, hub.gaps))
+    app.include_router(build_reports_api(access, hub.reports))
     return app

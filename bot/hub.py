@@ -22,6 +22,7 @@ from bot.language import LanguageDetection
 from bot.messages import OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaSupervisor, with_tokens
+from bot.reports import Reports
 from bot.router import Router
 from bot.settings import Settings
 from bot.slack_desk import SlackDesk
@@ -87,6 +88,7 @@ class Hub:
         self.router.on_customer_message = self._customer_message_to_agents
         self.gaps = GapBook(self.db, self.kb)  # the gap log and article usage
         self.writers = KnowledgeStore(self.db, settings.default_language)  # drafts, history
+        self.reports = Reports(self.db)  # the reports' numbers, computed in SQL
         gap_signals = GapSignals(self.gaps)
         self.handoffs.listeners.append(gap_signals.on_handoff)
         self.handoffs.on_rating = gap_signals.on_rating
