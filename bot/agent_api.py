@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import delete, select
 from starlette.websockets import WebSocketDisconnect
 
@@ -48,6 +48,10 @@ class TextBody(BaseModel):
 
 class ResolveBody(BaseModel):
     note: str = Field(default="", max_length=4000)
+    survey: StrictBool = Field(
+        default=True,
+        description="false: resolve without asking the customer for a rating (survey_skipped)",
+    )
 
 
 class TransferBody(BaseModel):
@@ -260,8 +264,10 @@ def build_agent_api(
 
     @api.post("/api/agent/handoffs/{handoff_id}/resolve", tags=["handoffs"])
     async def resolve(handoff_id: Id, body: ResolveBody, current: DeskWriter) -> dict[str, Any]:
-        """Hand the conversation back to the bot, which asks the customer for a rating."""
-        await run(handoffs.resolve(handoff_id, current.agent, body.note))
+        """Hand the conversation back to the bot, which asks the customer for a 1–5 rating —
+        unless `survey` is false ("resolve without survey") or the customer was asked within
+        SURVEY_EVERY_DAYS; then the customer is only told they are back with the bot."""
+        await run(handoffs.resolve(handoff_id, current.agent, body.note, body.survey))
         return {"handoff": await handoff_json(handoff_id)}
 
     @api.get("/api/agent/saved-replies", tags=["saved replies"])

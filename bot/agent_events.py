@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,6 +28,7 @@ class _Member:
     username: str
     session: str  # the login session's id
     expires_at: datetime | None
+    role: str = "agent"
 
 
 class AgentEvents:
@@ -45,7 +46,7 @@ class AgentEvents:
         session: str = "",
         expires_at: datetime | None = None,
     ) -> None:
-        self._sockets[socket] = _Member(agent.username, session, expires_at)
+        self._sockets[socket] = _Member(agent.username, session, expires_at, agent.role)
 
     def leave(self, socket: WebSocket) -> None:
         self._sockets.pop(socket, None)
@@ -88,9 +89,12 @@ class AgentEvents:
             if not valid:
                 await self._close(socket, "session ended")
 
-    async def broadcast(self, event: dict[str, Any]) -> None:
+    async def broadcast(self, event: dict[str, Any], roles: Collection[str] | None = None) -> None:
+        """Send `event` to every console (only to those of `roles`, when given)."""
         await self.close_expired()
-        for socket in list(self._sockets):
+        for socket, member in list(self._sockets.items()):
+            if roles is not None and member.role not in roles:
+                continue
             try:
                 await socket.send_json(event)
             except Exception:

@@ -27,7 +27,8 @@ from knowledge_base.normalize import latin_to_cyrillic
 
 log = logging.getLogger(__name__)
 
-NOT_QUESTIONS = {"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge"}
+# "survey": an answer to a satisfaction survey (a rating, a comment), set by bot/surveys.py
+NOT_QUESTIONS = {"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge", "survey"}
 NO_GAP_HANDOFFS = {"policy", "bot_error"}  # the article says so; Rasa was down
 LOW_RATING = 2
 RECENT = 20  # customer messages looked at

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 STATUSES = ("open", "covered", "dismissed")
 REASONS = ("unknown", "clarify", "not_helpful", "handoff", "handoff_after_answer", "low_rating")
-USAGE_KINDS = ("answered", "offered", "not_helpful", "handoff")
+# helpful: the customer pressed "Yes" under the answer (bot/surveys.py)
+USAGE_KINDS = ("answered", "offered", "not_helpful", "handoff", "helpful")
 SAMPLES = 5  # sample questions per cluster
 AGENT_ANSWERS = 3  # agent messages shown per cluster
 AGENT_ANSWER_CHARS = 300
@@ -135,7 +136,7 @@ class GapBook:
         conversation_key: str | None = None,
         message_id: int | None = None,
     ) -> None:
-        """Count one use of an article: answered | offered | not_helpful | handoff."""
+        """Count one use of an article: answered | offered | not_helpful | handoff | helpful."""
         if kind not in USAGE_KINDS:
             raise ValueError(f"unknown usage kind {kind!r}")
         async with self.db.session() as s:
@@ -369,7 +370,8 @@ class GapBook:
         return await self.cluster(cluster_id)
 
     async def article_usage(self) -> list[dict[str, Any]]:
-        """Per article and language: answered, offered, not_helpful, handoff, last_used."""
+        """Per article and language: answered, offered, not_helpful, handoff, helpful,
+        last_used."""
 
         def count(kind: str) -> Any:
             return func.sum(case((ArticleEvent.kind == kind, 1), else_=0))

@@ -9,6 +9,8 @@
            │     the bot recovered)   │ resolve                       │ resolve (note)
            └──────────────────────────┴───────────────────────────────┘
                          back to the bot, which asks the customer for a 1–5 rating
+                         (not when resolved without a survey, or asked recently:
+                         bot/surveys.py)
 ```
 
 While a conversation is `queued` or `with_agent`, customer messages go to the agents, never to
@@ -26,11 +28,12 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 
 from bot.i18n import t
-from bot.messages import Button, OutgoingMessage
+from bot.messages import OutgoingMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage.db import Database
-from bot.storage.models import Agent, Conversation, Handoff, Note, Rating, utcnow
+from bot.storage.models import Agent, Conversation, Handoff, Note, utcnow
 from bot.storage.repo import Store
+from bot.surveys import Surveys
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +92,17 @@ HandoffListener = Callable[[HandoffEvent], Awaitable[None]]
 
 
 class Handoffs:
-    def __init__(self, db: Database, store: Store, rasa: RasaClient) -> None:
+    def __init__(
+        self, db: Database, store: Store, rasa: RasaClient, surveys: Surveys | None = None
+    ) -> None:
         self.db = db
         self.store = store
         self.rasa = rasa
+        self.surveys = surveys or Surveys(db)  # what the customer is asked after a resolve
         self.notify: Notify | None = None  # agent console events
         self.deliver: Deliver | None = None  # to the customer's channel
         self.agents_online: Callable[[], bool] = lambda: False
         self.listeners: list[HandoffListener] = []  # told of every HandoffEvent, in order
-        # told of every rating (the gap log counts a low one); a failure never loses the rating
-        self.on_rating: Callable[[Conversation, int], Awaitable[None]] | None = None
 
     async def _notify(self, event: dict[str, Any]) -> None:
         if self.notify:
@@ -245,14 +249,19 @@ class Handoffs:
         await self.emit(HandoffEvent("transferred", handoff_id, to.username))
         return (await self.get(handoff_id))[0]
 
-    async def resolve(self, handoff_id: int, agent: Agent, note: str) -> Handoff:
-        """Hand the conversation back to the bot, which asks the customer for a rating."""
+    async def resolve(
+        self, handoff_id: int, agent: Agent, note: str, survey: bool = True
+    ) -> Handoff:
+        """Hand the conversation back to the bot, which asks the customer for a rating unless
+        `survey` is False (the agent resolved without a survey: `survey_skipped`) or the customer
+        was asked recently (SURVEY_EVERY_DAYS)."""
         handoff, conversation = await self.get(handoff_id)
         if handoff.status == "claimed" and handoff.agent_id != agent.id and agent.role != "admin":
             raise HandoffError("only the agent who has it (or an admin) can resolve it", 403)
         if handoff.status not in OPEN:
             raise HandoffError(f"this handoff is already {handoff.status}")
         state = next_state(conversation.state, "resolve")
+        ask = survey and await self.surveys.due(conversation)
         async with self.db.session() as s:
             await s.execute(
                 update(Handoff)
@@ -262,23 +271,22 @@ class Handoffs:
                     resolved_at=utcnow(),
                     resolution_note=note,
                     agent_id=handoff.agent_id or agent.id,
+                    survey_skipped=not survey,
                 )
             )
             await s.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation.id)
-                .values(state=state, awaiting_rating=True)
+                .values(state=state, awaiting_rating=ask)
             )
             await s.commit()
         await self._rasa_event(conversation.key, "resume")
-        question = OutgoingMessage(
-            t("rating_question", conversation.language, agent=agent.display_name),
-            buttons=[Button(str(n), str(n)) for n in range(1, 6)],
-            custom={"csat": {"handoff": handoff_id}},
+        told = await self.surveys.resolved_message(
+            conversation, handoff_id, agent.display_name, ask, "skipped" if not survey else "recent"
         )
-        await self.store.store_outgoing(conversation.id, [question])
+        await self.store.store_outgoing(conversation.id, [told])
         if self.deliver:
-            await self.deliver(conversation, [question])
+            await self.deliver(conversation, [told])
         await self._notify({"type": "queue"})
         await self.emit(HandoffEvent("resolved", handoff_id, agent.username))
         return (await self.get(handoff_id))[0]
@@ -305,35 +313,3 @@ class Handoffs:
         await self._notify({"type": "queue"})
         await self.emit(HandoffEvent("withdrawn", handoff.id))
         return True
-
-    async def rate(self, conversation: Conversation, score: int) -> None:
-        async with self.db.session() as s:
-            last = (
-                (
-                    await s.execute(
-                        select(Handoff)
-                        .where(Handoff.conversation_id == conversation.id)
-                        .order_by(Handoff.id.desc())
-                    )
-                )
-                .scalars()
-                .first()
-            )
-            s.add(
-                Rating(
-                    conversation_id=conversation.id,
-                    handoff_id=last.id if last else None,
-                    score=score,
-                )
-            )
-            await s.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation.id)
-                .values(awaiting_rating=False)
-            )
-            await s.commit()
-        if self.on_rating:
-            try:
-                await self.on_rating(conversation, score)
-            except Exception:
-                log.exception("rating listener failed for %s", conversation.key)

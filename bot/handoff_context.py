@@ -140,6 +140,7 @@ class HandoffViews:
             "last_message": last_message,
             "created_at": _aware(handoff.created_at).isoformat(),
             "resolution_note": handoff.resolution_note,
+            "survey_skipped": handoff.survey_skipped,  # resolved without asking for a rating
         }
 
     async def item(self, handoff_id: int) -> dict[str, Any] | None:

@@ -30,6 +30,7 @@ from bot.slack_desk_store import DeskStore
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Message
 from bot.storage.repo import Store
+from bot.surveys import ALERT_ROLES, LowScore, Surveys
 from channels.base import Channel
 from channels.registry import CHANNELS
 from knowledge_base.service import KnowledgeBase
@@ -67,7 +68,12 @@ class Hub:
         self.supervisor = RasaSupervisor(settings, self.rasa) if settings.rasa_managed else None
         self.events = AgentEvents()
         self.agents = AgentDirectory(self.db)
-        self.handoffs = Handoffs(self.db, self.store, self.rasa)
+        self.gaps = GapBook(self.db, self.kb)  # the gap log and article usage
+        self.surveys = Surveys(
+            self.db, settings.survey_every_days, settings.nps_every_days, self.gaps
+        )
+        self.surveys.listeners.append(self._low_score_to_console)
+        self.handoffs = Handoffs(self.db, self.store, self.rasa, self.surveys)
         self.handoffs.notify = self.events.broadcast
         self.handoffs.deliver = self.deliver
         self.handoffs.agents_online = self.events.anyone_online
@@ -76,6 +82,7 @@ class Hub:
         if SlackDesk.enabled(settings):
             self.desk = SlackDesk(settings, self.handoffs, self.views, DeskStore(self.db))
             self.handoffs.listeners.append(self.desk.on_event)
+            self.surveys.listeners.append(self.desk.on_low_score)
         self.router = Router(
             self.store,
             self.rasa,
@@ -83,15 +90,15 @@ class Hub:
             settings.max_message_chars,
             settings.frustration_threshold,
             LanguageDetection(settings.supported_languages, settings.default_language),
+            self.surveys,
         )
         self.router.deliver = self.deliver
         self.router.on_customer_message = self._customer_message_to_agents
-        self.gaps = GapBook(self.db, self.kb)  # the gap log and article usage
         self.writers = KnowledgeStore(self.db, settings.default_language)  # drafts, history
         self.reports = Reports(self.db)  # the reports' numbers, computed in SQL
         gap_signals = GapSignals(self.gaps)
         self.handoffs.listeners.append(gap_signals.on_handoff)
-        self.handoffs.on_rating = gap_signals.on_rating
+        self.surveys.on_rating = gap_signals.on_rating
         self.executor: ActionExecutor = build_executor(self.kb, self.gaps)
         self.channels: dict[str, Channel] = {
             name: cls(self.router, settings)
@@ -106,6 +113,10 @@ class Hub:
             log.error("no channel '%s' to deliver to %s", conversation.channel, conversation.key)
             return
         await channel.send(conversation.chat_id, messages)
+
+    async def _low_score_to_console(self, alert: LowScore) -> None:
+        """A low rating (and its comment) reaches supervisors' and admins' consoles live."""
+        await self.events.broadcast({"type": "low_rating", "rating": alert.to_dict()}, ALERT_ROLES)
 
     async def _customer_message_to_agents(self, handoff_id: int, message: Message) -> None:
         await self.events.broadcast(

@@ -166,6 +166,102 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Спасибо за оценку! Могу ли я ещё чем-нибудь помочь?",
         "fa": "از امتیازتان ممنونم! کار دیگری هست که بتوانم برایتان انجام دهم؟",
     },
+    "rating_followup": {
+        "en": "Sorry we let you down. What went wrong? Your answer goes straight to our team.",
+        "bs": "Žao nam je što niste zadovoljni. Šta je pošlo po zlu? Vaš odgovor ide direktno "
+        "našem timu.",
+        "hr": "Žao nam je što niste zadovoljni. Što je pošlo po zlu? Vaš odgovor ide izravno "
+        "našem timu.",
+        "sr": "Žao nam je što niste zadovoljni. Šta je pošlo naopako? Vaš odgovor ide direktno "
+        "našem timu.",
+        "ru": "Жаль, что мы вас разочаровали. Что пошло не так? Ваш ответ сразу получит наша "
+        "команда.",
+        "fa": "متأسفیم که راضی نبودید. چه چیزی درست پیش نرفت؟ پاسخ شما مستقیم به تیم ما می‌رسد.",
+    },
+    "comment_thanks": {
+        "en": "Thank you for telling us. Is there anything else I can help with?",
+        "bs": "Hvala što ste nam rekli. Mogu li vam još nečim pomoći?",
+        "hr": "Hvala što ste nam rekli. Mogu li vam još nečim pomoći?",
+        "sr": "Hvala što ste nam rekli. Mogu li još nečim da vam pomognem?",
+        "ru": "Спасибо, что рассказали. Могу ли я ещё чем-нибудь помочь?",
+        "fa": "ممنون که به ما گفتید. کار دیگری هست که بتوانم برایتان انجام دهم؟",
+    },
+    "skip_button": {
+        "en": "Skip",
+        "bs": "Preskoči",
+        "hr": "Preskoči",
+        "sr": "Preskoči",
+        "ru": "Пропустить",
+        "fa": "رد شدن",
+    },
+    "resolved_no_survey": {
+        "en": "{agent} has marked your question as resolved and handed you back to me. Is there "
+        "anything else I can help with?",
+        "bs": "Vaše pitanje je označeno kao riješeno ({agent}) i razgovor je ponovo kod mene. "
+        "Mogu li vam još nečim pomoći?",
+        "hr": "Vaše je pitanje označeno kao riješeno ({agent}) i razgovor je ponovno kod mene. "
+        "Mogu li vam još nečim pomoći?",
+        "sr": "Vaše pitanje je označeno kao rešeno ({agent}) i razgovor je ponovo kod mene. "
+        "Mogu li još nečim da vam pomognem?",
+        "ru": "Ваш вопрос отмечен как решённый ({agent}), и разговор снова со мной. Могу ли я "
+        "ещё чем-нибудь помочь?",
+        "fa": "{agent} سؤال شما را حل‌شده علامت زد و گفتگو دوباره به من برگشت. کار دیگری هست "
+        "که بتوانم برایتان انجام دهم؟",
+    },
+    "answer_yes": {
+        "en": "👍 Yes, that answered my question",
+        "bs": "👍 Da, to je odgovor na moje pitanje",
+        "hr": "👍 Da, to je odgovor na moje pitanje",
+        "sr": "👍 Da, to je odgovor na moje pitanje",
+        "ru": "👍 Да, это ответ на мой вопрос",
+        "fa": "👍 بله، جواب سؤالم بود",
+    },
+    "answer_no": {
+        "en": "👎 No, it didn't",
+        "bs": "👎 Ne, nije",
+        "hr": "👎 Ne, nije",
+        "sr": "👎 Ne, nije",
+        "ru": "👎 Нет, не помогло",
+        "fa": "👎 نه، نبود",
+    },
+    "answer_thanks": {
+        "en": "Glad that helped! Is there anything else I can help with?",
+        "bs": "Drago mi je da je pomoglo! Mogu li vam još nečim pomoći?",
+        "hr": "Drago mi je da je pomoglo! Mogu li vam još nečim pomoći?",
+        "sr": "Drago mi je da je pomoglo! Mogu li još nečim da vam pomognem?",
+        "ru": "Рад, что это помогло! Могу ли я ещё чем-нибудь помочь?",
+        "fa": "خوشحالم که کمک کرد! کار دیگری هست که بتوانم برایتان انجام دهم؟",
+    },
+    "survey_done": {
+        "en": "Thanks, I already have your answer to that.",
+        "bs": "Hvala, vaš odgovor na to već imam.",
+        "hr": "Hvala, vaš odgovor na to već imam.",
+        "sr": "Hvala, vaš odgovor na to već imam.",
+        "ru": "Спасибо, ваш ответ на это у меня уже есть.",
+        "fa": "ممنون، پاسخ شما به این را قبلاً گرفته‌ام.",
+    },
+    "survey_stale": {
+        "en": "That button no longer applies. How can I help you?",
+        "bs": "To dugme više ne važi. Kako vam mogu pomoći?",
+        "hr": "Taj gumb više ne vrijedi. Kako vam mogu pomoći?",
+        "sr": "To dugme više ne važi. Kako mogu da vam pomognem?",
+        "ru": "Эта кнопка больше не действует. Чем я могу помочь?",
+        "fa": "این دکمه دیگر معتبر نیست. چطور می‌توانم کمکتان کنم؟",
+    },
+    "nps_question": {
+        "en": "One more question, if you have a moment: how likely are you to recommend us to a "
+        "friend or colleague? (0 = not at all, 10 = extremely likely)",
+        "bs": "Još jedno pitanje, ako imate trenutak: koliko je vjerovatno da biste nas "
+        "preporučili prijatelju ili kolegi? (0 = nimalo, 10 = sigurno)",
+        "hr": "Još jedno pitanje, ako imate trenutak: koliko je vjerojatno da biste nas "
+        "preporučili prijatelju ili kolegi? (0 = nimalo, 10 = sigurno)",
+        "sr": "Još jedno pitanje, ako imate trenutak: koliko je verovatno da biste nas "
+        "preporučili prijatelju ili kolegi? (0 = nimalo, 10 = sigurno)",
+        "ru": "Ещё один вопрос, если у вас есть минута: насколько вероятно, что вы порекомендуете "
+        "нас другу или коллеге? (0 — совсем нет, 10 — обязательно)",
+        "fa": "اگر یک لحظه وقت دارید، یک سؤال دیگر: چقدر احتمال دارد ما را به یک دوست یا همکار "
+        "پیشنهاد کنید؟ (0 = اصلاً، 10 = حتماً)",
+    },
     "unknown": {
         "en": "I'm sorry, I don't have an answer to that yet. I've noted your question so our "
         "team can add it. Would you like to talk to a person?",

@@ -102,6 +102,7 @@ class Usage(BaseModel):
     offered: int = 0
     not_helpful: int = 0
     handoff: int = 0
+    helpful: int = 0  # "Yes, that answered my question" under the answer
     last_used: Any = None
 
 

@@ -17,7 +17,17 @@ from knowledge_base.normalize import cyrillic_to_latin
 
 # customer messages that are not questions about the shop: asking for a person, greetings...
 NOT_QUESTIONS = frozenset(
-    {"ask_human", "greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge", "complain"}
+    {
+        "ask_human",
+        "greet",
+        "goodbye",
+        "thanks",
+        "affirm",
+        "deny",
+        "bot_challenge",
+        "complain",
+        "survey",  # an answer to a satisfaction survey (bot/surveys.py)
+    }
 )
 MAX_QUESTIONS = 20
 FIELDS = ("title", "questions", "body", "handoff", "tags")

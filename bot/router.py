@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -22,14 +21,13 @@ from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage.db import storage_errors
 from bot.storage.models import Conversation, Message, utcnow
 from bot.storage.repo import Store
+from bot.surveys import Surveys, is_survey_button
 
 log = logging.getLogger(__name__)
 
 RASA_DOWN = t("rasa_down")  # English; customers get theirs with t(key, language)
 STILL_WAITING = t("still_waiting")
 TOO_LONG = t("too_long")
-RATING = re.compile(r"^\s*([1-5])\s*(/\s*5)?\s*(stars?)?\s*$", re.IGNORECASE)
-DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")  # Persian, Arabic
 
 
 class InvalidMessage(ValueError):
@@ -50,10 +48,12 @@ class Router:
         max_chars: int = 4000,
         frustration_threshold: float = 0.7,
         languages: LanguageDetection | None = None,
+        surveys: Surveys | None = None,
     ) -> None:
         self.store = store
         self.rasa = rasa
         self.handoffs = handoffs
+        self.surveys = surveys or handoffs.surveys  # answers to surveys never reach Rasa
         self.max_chars = max_chars
         self.frustration_threshold = frustration_threshold
         self.languages = languages  # None: the channel's language is used as given
@@ -110,14 +110,9 @@ class Router:
             await self.store.set_status(message.id, "unsupported")
             text = t("text_only", conversation.language)
             return await self._reply(conversation, [self._system(text)])
-        if conversation.awaiting_rating:
-            rated = RATING.match(message.text.translate(DIGITS))
-            await self.store.update_conversation(conversation.id, awaiting_rating=False)
-            if rated:
-                await self.handoffs.rate(conversation, int(rated.group(1)))
-                await self.store.set_status(message.id, "processed")
-                thanks = t("rating_thanks", conversation.language)
-                return await self._reply(conversation, [OutgoingMessage(thanks)])
+        answered = await self.surveys.reply_to(conversation, message)
+        if answered is not None:
+            return await self._reply(conversation, answered)
         return await self._to_bot(conversation, message)
 
     @staticmethod
@@ -127,8 +122,8 @@ class Router:
     async def _choose_language(self, conversation: Conversation, msg: IncomingMessage) -> None:
         """The conversation keeps its language unless the text is clearly in another supported
         one; without a language from the channel or the conversation, the text decides."""
-        if self.languages is None:
-            return
+        if self.languages is None or is_survey_button(msg.text):
+            return  # a survey button's payload says nothing about the customer's language
         chosen = await asyncio.to_thread(
             self.languages.choose, msg.text[:1000], conversation.language, msg.language
         )
@@ -221,6 +216,8 @@ class Router:
             replies.append(
                 await self.handoffs.request(conversation, reason, assessment.score, detail)
             )
+        else:  # "did this answer your question?" on the answer
+            replies = self.surveys.ask_about_answers(replies, message.id, conversation.language)
         await self.store.set_status(message.id, "processed")
         return await self._reply(conversation, replies)
 

@@ -83,6 +83,10 @@ class Settings:
     # Messages and handoff
     max_message_chars: int = 4000
     frustration_threshold: float = 0.7
+    # Satisfaction surveys: a customer asked "how did we do?" is not asked again for this many
+    # days (0: after every resolved handoff); NPS (0-10) at most once per NPS_EVERY_DAYS (0: off)
+    survey_every_days: float = 7.0
+    nps_every_days: float = 0.0
     secure_cookies: bool = False  # set true behind HTTPS
     # Limits on what a client may send (bigger requests get 413, bigger frames close 1009)
     max_body_bytes: int = 64 * 1024  # one HTTP request body
@@ -155,6 +159,8 @@ ENV: dict[str, tuple[str, Any]] = {
     "SUPPORTED_LANGUAGES": ("supported_languages", parse_languages),
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),
     "FRUSTRATION_THRESHOLD": ("frustration_threshold", float),
+    "SURVEY_EVERY_DAYS": ("survey_every_days", _not_negative),
+    "NPS_EVERY_DAYS": ("nps_every_days", _not_negative),
     "SUPPORTBOT_SECURE_COOKIES": ("secure_cookies", _bool),
     "MAX_BODY_BYTES": ("max_body_bytes", _positive),
     "MAX_FRAME_BYTES": ("max_frame_bytes", _positive),

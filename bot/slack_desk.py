@@ -5,8 +5,10 @@ slack-bolt's `AsyncApp` on `POST /slack/desk/events` (Events API and interactivi
 every request's signature). Each queued handoff becomes one message in the desk channel with a
 Claim button; the conversation then runs in that message's thread. The desk listens to the
 handoff events (`Handoffs.listeners`), so claims, replies and resolutions made in the web console
-show up in Slack too. Slack calls run in one background worker, in order: a slow or failing
-Slack never blocks the console, and errors are logged.
+show up in Slack too, and to low satisfaction scores (`Surveys.listeners`), which it posts into
+the desk channel as alerts (updated when the customer's comment arrives). Slack calls run in one
+background worker, in order: a slow or failing Slack never blocks the console, and errors are
+logged.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ from bot.settings import Settings
 from bot.slack_desk_render import (
     CLAIM,
     RESOLVE,
+    RESOLVE_QUIET,
     escape,
     from_slack,
     handoff_message,
+    low_score_message,
     thread_line,
 )
 from bot.slack_desk_store import DeskStore, is_slack_agent
 from bot.storage.models import Agent
+from bot.surveys import LowScore
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,7 @@ CLAIM_FIRST = (
 CLOSED = "This conversation is already back with the bot; your message was not sent."
 NOTE_SAVED = "Private note saved (the customer does not see it)."
 SEEN_LIMIT = 1000  # Slack re-sends events it thinks were missed: remember the last messages
+ALERTS_REMEMBERED = 1000  # low-score alerts whose message is updated when the comment comes
 
 
 class SlackDesk:
@@ -80,9 +86,11 @@ class SlackDesk:
         )
         self.app.action(CLAIM)(self._on_claim)
         self.app.action(RESOLVE)(self._on_resolve)
+        self.app.action(RESOLVE_QUIET)(self._on_resolve_quiet)
         self.app.event("message")(self._on_message)
         self.signing_secret = settings.slack_desk_signing_secret
-        self._events: asyncio.Queue[HandoffEvent] = asyncio.Queue()
+        self._events: asyncio.Queue[HandoffEvent | LowScore] = asyncio.Queue()
+        self._alerts: OrderedDict[int, tuple[str, str]] = OrderedDict()  # rating -> (ch, ts)
         self._worker: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
@@ -111,6 +119,10 @@ class SlackDesk:
     async def on_event(self, event: HandoffEvent) -> None:
         """A `Handoffs` listener: returns at once, the worker talks to Slack."""
         self._events.put_nowait(event)
+
+    async def on_low_score(self, alert: LowScore) -> None:
+        """A `Surveys` listener: a low score (or its comment) becomes an alert in the channel."""
+        self._events.put_nowait(alert)
 
     async def drain(self) -> None:
         """Wait until every handoff event so far has reached Slack (or failed and was logged)."""
@@ -150,7 +162,10 @@ class SlackDesk:
             finally:
                 self._events.task_done()
 
-    async def _apply(self, event: HandoffEvent) -> None:
+    async def _apply(self, event: HandoffEvent | LowScore) -> None:
+        if isinstance(event, LowScore):
+            await self._alert(event)
+            return
         posted = await self.store.message(event.handoff_id)
         if event.kind == "queued":
             if posted is None:
@@ -190,6 +205,21 @@ class SlackDesk:
             channel=self.channel, text=text, blocks=blocks, unfurl_links=False
         )
         await self.store.save_message(handoff_id, str(answer["channel"]), str(answer["ts"]))
+
+    async def _alert(self, alert: LowScore) -> None:
+        """Post the alert once; when the comment arrives, update that same message (a new one
+        if it is no longer known, e.g. after a restart)."""
+        text, blocks = low_score_message(alert)
+        known = self._alerts.get(alert.rating_id)
+        if known:
+            await self.client.chat_update(channel=known[0], ts=known[1], text=text, blocks=blocks)
+            return
+        answer = await self.client.chat_postMessage(
+            channel=self.channel, text=text, blocks=blocks, unfurl_links=False
+        )
+        self._alerts[alert.rating_id] = (str(answer["channel"]), str(answer["ts"]))
+        while len(self._alerts) > ALERTS_REMEMBERED:
+            self._alerts.popitem(last=False)
 
     async def _in_thread(self, channel: str, ts: str, text: str) -> None:
         await self.client.chat_postMessage(
@@ -242,11 +272,19 @@ class SlackDesk:
                 await self._tell(body["user"]["id"], f"Not claimed: {exc}.")
 
     async def _on_resolve(self, ack: Any, body: dict[str, Any]) -> None:
+        await self._resolve(ack, body, survey=True)
+
+    async def _on_resolve_quiet(self, ack: Any, body: dict[str, Any]) -> None:
+        """Resolve without survey: the customer is not asked for a rating."""
+        await self._resolve(ack, body, survey=False)
+
+    async def _resolve(self, ack: Any, body: dict[str, Any], survey: bool) -> None:
+        # (bolt passes listeners only the arguments it knows by name: hence two of them)
         pressed = await self._button(ack, body)
         if pressed:
             handoff_id, agent = pressed
             try:
-                await self.handoffs.resolve(handoff_id, agent, "resolved in Slack")
+                await self.handoffs.resolve(handoff_id, agent, "resolved in Slack", survey)
             except HandoffError as exc:
                 await self._tell(body["user"]["id"], f"Not resolved: {exc}.")
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from bot.surveys import LowScore
+
 CLAIM = "desk_claim"
 RESOLVE = "desk_resolve"
+RESOLVE_QUIET = "desk_resolve_quiet"  # resolve without asking the customer for a rating
 SECTION_LIMIT = 2900  # Slack allows 3000 characters in a section's text
 LAST_MESSAGES = 3
 
@@ -28,17 +31,21 @@ def _section(text: str) -> dict[str, Any]:
 
 
 def _button(text: str, action_id: str, handoff_id: int, style: str) -> dict[str, Any]:
-    return {
+    button = {
         "type": "button",
         "text": {"type": "plain_text", "text": text},
         "action_id": action_id,
         "value": str(handoff_id),
-        "style": style,
     }
+    if style:  # Slack knows primary and danger; without one: the default look
+        button["style"] = style
+    return button
 
 
-def status_line(status: str, agent_name: str | None) -> str:
+def status_line(status: str, agent_name: str | None, survey_skipped: bool = False) -> str:
     who = escape(agent_name or "an agent")
+    if status == "resolved" and survey_skipped:
+        return f":white_check_mark: Resolved by *{who}* without a survey; back with the bot."
     return {
         "queued": ":hourglass: Waiting for an agent: press *Claim* to take it.",
         "claimed": f":raising_hand: Claimed by *{who}*: reply in this thread to answer the "
@@ -73,16 +80,16 @@ def handoff_message(
     if recent:
         blocks.append(_section(f"*Last customer messages:*\n{recent}"))
     status = item["status"]
-    footer = status_line(status, agent_name)
+    footer = status_line(status, agent_name, bool(item.get("survey_skipped")))
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
     if status == "queued":
         blocks.append(
             {"type": "actions", "elements": [_button("Claim", CLAIM, handoff_id, "primary")]}
         )
     elif status == "claimed":
-        blocks.append(
-            {"type": "actions", "elements": [_button("Resolve", RESOLVE, handoff_id, "danger")]}
-        )
+        resolve = _button("Resolve", RESOLVE, handoff_id, "danger")
+        quiet = _button("Resolve without survey", RESOLVE_QUIET, handoff_id, "")
+        blocks.append({"type": "actions", "elements": [resolve, quiet]})
     text = f"Handoff #{handoff_id}: {name} on {escape(item['channel'])} ({escape(item['reason'])})"
     return text, blocks
 
@@ -108,3 +115,22 @@ def from_slack(text: str) -> str:
     text = _LINK.sub(link, text)
     text = _SPECIAL.sub(lambda m: "@" + (m.group(2) or m.group(1)), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def low_score_message(alert: LowScore) -> tuple[str, list[dict[str, Any]]]:
+    """The desk channel's alert for a low csat rating: score, customer, channel, who resolved,
+    and the customer's "what went wrong?" comment once it is there (all escaped)."""
+    who = escape(clip(alert.customer or f"{alert.channel} customer", 80))
+    where = f"handoff #{alert.handoff_id}" if alert.handoff_id else escape(alert.conversation)
+    resolved = f" · resolved by *{escape(alert.agent)}*" if alert.agent else ""
+    headline = (
+        f":warning: *Low rating {alert.score}/5* from {who} · {escape(alert.channel)} · "
+        f"language {escape(alert.language or '?')} · {where}{resolved}"
+    )
+    comment = (
+        f"*What went wrong:* {escape(clip(alert.comment, 1000))}"
+        if alert.comment
+        else "_No comment yet: the customer was asked what went wrong._"
+    )
+    text = f"Low rating {alert.score}/5 from {who} ({where})"
+    return text, [_section(headline), _section(comment)]

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from bot.auth import AgentDirectory
 from bot.handoff import RATING_QUESTION
 from bot.hub import Hub
+from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.settings import Settings
 from bot.storage.models import Conversation
@@ -207,7 +208,8 @@ async def test_claim_from_slack_and_a_second_clicker_is_told_who_has_it(desk: De
     await desk.until(lambda: bool(desk.slack.called("chat.update")))
     assert await desk.state() == "with_agent"
     update = desk.slack.called("chat.update")[-1]
-    assert "Claimed by *Ana*" in all_text(update) and buttons(update) == ["Resolve"]
+    assert "Claimed by *Ana*" in all_text(update)
+    assert buttons(update) == ["Resolve", "Resolve without survey"]
     ana = await AgentDirectory(desk.hub.db).by_username("slack-uana")
     assert ana and ana.display_name == "Ana" and ana.role == "agent"
     assert await AgentDirectory(desk.hub.db).login("slack-uana", "") is None
@@ -286,6 +288,53 @@ async def test_resolve_hands_back_to_the_bot_which_asks_for_a_rating(desk: Desk)
     assert [m.text for _, m in desk.delivered] == [RATING_QUESTION.format(agent="Ana")]
     final = desk.slack.called("chat.update")[-1]
     assert "Resolved by *Ana*" in all_text(final) and buttons(final) == []
+
+
+async def test_resolve_without_survey_from_slack_asks_the_customer_nothing(desk: Desk):
+    handoff_id = await desk.queue()
+    await desk.click("UANA", "desk_claim", handoff_id)
+    await desk.until(lambda: bool(desk.slack.called("chat.update")))
+    await desk.click("UANA", "desk_resolve_quiet", handoff_id)
+    await desk.until(lambda: len(desk.slack.called("chat.update")) == 2)
+    assert await desk.state() == "bot"
+    assert [m.text for _, m in desk.delivered] == [t("resolved_no_survey", agent="Ana")]
+    handoff, _ = await desk.hub.handoffs.get(handoff_id)
+    assert handoff.status == "resolved" and handoff.survey_skipped
+    final = desk.slack.called("chat.update")[-1]
+    assert "Resolved by *Ana* without a survey" in all_text(final) and buttons(final) == []
+
+
+async def test_a_low_score_is_posted_to_the_desk_and_updated_with_the_comment(desk: Desk):
+    handoff_id = await desk.queue()
+    await desk.click("UANA", "desk_claim", handoff_id)
+    await desk.until(lambda: bool(desk.slack.called("chat.update")))
+    await desk.click("UANA", "desk_resolve", handoff_id)
+    await desk.until(lambda: len(desk.slack.called("chat.update")) == 2)
+    posts = len(desk.slack.called("chat.postMessage"))
+
+    def customer(text: str, n: int) -> IncomingMessage:
+        return IncomingMessage("web", "c1", text, Customer("c1"), f"low-{n}", "en")
+
+    replies = await desk.hub.router.handle(customer("1", 1))  # no Rasa needed: a survey answer
+    assert replies[0].text == t("rating_followup")
+    await desk.until(lambda: len(desk.slack.called("chat.postMessage")) == posts + 1)
+    alert = desk.slack.called("chat.postMessage")[-1]
+    shown = all_text(alert)
+    assert alert["channel"] == DESK and "thread_ts" not in alert
+    assert "Low rating 1/5" in shown and f"handoff #{handoff_id}" in shown
+    assert "resolved by *Ana*" in shown and "No comment yet" in shown
+    assert "&lt;!here&gt;" in shown and "<!here>" not in shown  # the customer's name, escaped
+
+    await desk.hub.router.handle(customer("Nobody answered <!channel> for an hour & more", 2))
+    await desk.until(lambda: len(desk.slack.called("chat.update")) == 3)
+    updated = desk.slack.called("chat.update")[-1]
+    posted = next(
+        ts for (channel, ts), m in desk.slack.messages.items() if "Low rating" in m["text"]
+    )
+    assert updated["channel"] == DESK and updated["ts"] == posted  # the same message
+    assert "Nobody answered &lt;!channel&gt; for an hour &amp; more" in all_text(updated)
+    assert "<!channel>" not in all_text(updated)
+    assert len(desk.slack.called("chat.postMessage")) == posts + 1
 
 
 async def test_a_claim_in_the_web_console_updates_the_slack_message(desk: Desk):
