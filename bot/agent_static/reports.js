@@ -370,8 +370,8 @@
   var W = 560, H = 250;
   var uid = 0;
 
-  // A chart's SVG with its <title> and a <desc> that tells the numbers in words (the text
-  // alternative), and the legend; `box` is the figure's .chart-body.
+  // A chart's SVG (role img) named by its <title> and a <desc> that tells the numbers in words:
+  // the text alternative screen readers read; `box` is the figure's .chart-body.
   function chartSvg(box, title, desc, height) {
     clear(box);
     var id = "c" + (++uid);
@@ -382,7 +382,6 @@
     root.appendChild(svg("title", { id: id + "t" }, title));
     root.appendChild(svg("desc", { id: id + "d" }, desc));
     box.appendChild(root);
-    box.appendChild(el("p", { class: "sr-only" }, desc));
     return root;
   }
 
