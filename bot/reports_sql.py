@@ -103,7 +103,7 @@ class ReportSQL:
 
     @staticmethod
     def decision() -> Column:
-        return Message.kb["decision"].as_string()
+        return Message.kb_decision  # type: ignore[return-value]
 
     # -- the conversations a report covers -------------------------------------------------
 
@@ -126,6 +126,13 @@ class ReportSQL:
             )
         return query.cte("scope")
 
+    @staticmethod
+    def messages_since(scope: Scope) -> Column:
+        """Messages of conversations created in the range are never older than its start: with
+        this condition alone, the messages are grouped by conversation first and joined with
+        the conversations after, which beats joining a million messages one by one."""
+        return Message.created_at >= scope.start
+
     def facts(self, scope: Scope, conv: CTE) -> Subquery:
         """One row per conversation in scope: id, channel, language, day, customer_messages,
         answered, clarified, unknown (knowledge-base decisions), bot (the bot replied at least
@@ -140,9 +147,7 @@ class ReportSQL:
                 count_if(decision == "unknown").label("unknown"),
                 func.max(case((Message.sender == "bot", 1), else_=0)).label("bot"),
             )
-            .join(conv, conv.c.id == Message.conversation_id)
-            # a message is never older than its conversation: lets the created_at index help
-            .where(Message.created_at >= scope.start)
+            .where(self.messages_since(scope))
             .group_by(Message.conversation_id)
             .subquery("m")
         )
@@ -151,25 +156,31 @@ class ReportSQL:
             select(
                 Handoff.conversation_id.label("cid"),
                 count_if(matching).label("handoffs"),
-                func.count().label("any_handoff"),
             )
             .join(conv, conv.c.id == Handoff.conversation_id)
             .where(Handoff.status != NOT_COUNTED)
             .group_by(Handoff.conversation_id)
             .subquery("h")
         )
-        not_helpful = exists().where(
-            Gap.conversation_key == conv.c.key, Gap.reason == "not_helpful"
+        # nothing about a conversation is older than the conversation itself
+        not_helpful = (
+            select(Gap.conversation_key.label("key"))
+            .where(Gap.reason == "not_helpful", Gap.created_at >= scope.start)
+            .distinct()
+            .subquery("not_helpful")
         )
-        said_no = exists().where(
-            Rating.conversation_id == conv.c.id, Rating.kind == "answer", Rating.score <= 2
+        said_no = (
+            select(Rating.conversation_id.label("cid"))
+            .where(Rating.kind == "answer", Rating.score <= 2, Rating.created_at >= scope.start)
+            .distinct()
+            .subquery("said_no")
         )
         contained = and_(
             messages.c.bot == 1,
             messages.c.answered > 0,
             handoffs.c.cid.is_(None),
-            ~not_helpful,
-            ~said_no,
+            not_helpful.c.key.is_(None),
+            said_no.c.cid.is_(None),
         )
         return (
             select(
@@ -189,6 +200,8 @@ class ReportSQL:
             .select_from(conv)
             .outerjoin(messages, messages.c.cid == conv.c.id)
             .outerjoin(handoffs, handoffs.c.cid == conv.c.id)
+            .outerjoin(not_helpful, not_helpful.c.key == conv.c.key)
+            .outerjoin(said_no, said_no.c.cid == conv.c.id)
             .subquery("facts")
         )
 
@@ -209,7 +222,7 @@ class ReportSQL:
 
     # -- people: handoffs and their times ----------------------------------------------------
 
-    def handoff_times(self, scope: Scope, conv: CTE) -> Subquery:
+    def handoff_times(self, scope: Scope, conv: CTE) -> CTE:
         """One row per counted handoff: id, conversation_id, agent_id, reason, channel,
         language, queue_wait (created -> claimed), first_response (created -> the first agent
         message in the conversation after it, until it was resolved), resolution (created ->
@@ -244,11 +257,11 @@ class ReportSQL:
             )
             .join(conv, conv.c.id == Handoff.conversation_id)
             .where(*counted_handoff(scope))
-            .subquery("times")
+            .cte("times")
         )
 
     @staticmethod
-    def percentiles(times: Subquery, key: str | None = None) -> Select[Any]:
+    def percentiles(times: CTE, key: str | None = None) -> Select[Any]:
         """Per measure (queue_wait, first_response, resolution) and `key` (a column of `times`,
         or None for all): measure, key, count, median, p90 - linear interpolation between
         the closest ranks, the same numbers as PostgreSQL's percentile_cont."""
@@ -325,16 +338,9 @@ class ReportSQL:
 
     def topics(self, conv: CTE, scope: Scope) -> Subquery:
         """Each customer message in scope that has a topic - the article answered, else the
-        first candidate article, else its gap's cluster - with the previous message from the
-        same customer about the same topic (`prev_at`, `prev_conversation_id`)."""
-        article = Message.kb["article"].as_string()
-        candidate = Message.kb[("candidates", 0, "id")].as_string()
-        cluster = cast(Gap.cluster_id, String)
-        topic = func.coalesce(
-            literal("article:") + article,
-            literal("article:") + candidate,
-            literal("gap:") + cluster,
-        )
+        first candidate article (`kb_article`), else its gap's cluster (`cluster_id`) - with
+        the previous message from the same customer about the same topic (`prev_at`,
+        `prev_conversation_id`)."""
         tagged = (
             select(
                 conv.c.customer_id,
@@ -342,31 +348,57 @@ class ReportSQL:
                 Message.id.label("message_id"),
                 Message.conversation_id,
                 Message.created_at,
-                topic.label("topic"),
+                Message.kb_article,
+                case((Message.kb_article.is_(None), Gap.cluster_id)).label("cluster_id"),
             )
+            .select_from(Message)
             .join(conv, conv.c.id == Message.conversation_id)
             .outerjoin(Gap, Gap.message_id == Message.id)
-            .where(Message.sender == "customer", Message.created_at >= scope.start)
+            .where(
+                Message.sender == "customer",
+                or_(Message.kb_article.is_not(None), Gap.cluster_id.is_not(None)),
+                self.messages_since(scope),
+            )
             .subquery("tagged")
         )
         order = (tagged.c.created_at, tagged.c.message_id)
-        partition = (tagged.c.customer_id, tagged.c.topic)
-        return (
+        partition = (tagged.c.customer_id, tagged.c.kb_article, tagged.c.cluster_id)
+        return select(
+            tagged.c.customer_id,
+            tagged.c.channel,
+            tagged.c.kb_article,
+            tagged.c.cluster_id,
+            tagged.c.conversation_id,
+            tagged.c.created_at,
+            func.lag(tagged.c.created_at)
+            .over(partition_by=partition, order_by=order)
+            .label("prev_at"),
+            func.lag(tagged.c.conversation_id)
+            .over(partition_by=partition, order_by=order)
+            .label("prev_conversation_id"),
+        ).subquery("topics")
+
+    @staticmethod
+    def topic(topics: Subquery) -> Column:
+        """'article:<id>' or 'gap:<cluster id>'."""
+        return func.coalesce(
+            literal("article:") + topics.c.kb_article,
+            literal("gap:") + cast(topics.c.cluster_id, String),
+        )
+
+    def repeat_totals(self, topics: Subquery) -> Select[Any]:
+        """customers (with a topic) and repeated (of them, with a repeat contact)."""
+        per_customer = (
             select(
-                tagged.c.customer_id,
-                tagged.c.channel,
-                tagged.c.topic,
-                tagged.c.conversation_id,
-                tagged.c.created_at,
-                func.lag(tagged.c.created_at)
-                .over(partition_by=partition, order_by=order)
-                .label("prev_at"),
-                func.lag(tagged.c.conversation_id)
-                .over(partition_by=partition, order_by=order)
-                .label("prev_conversation_id"),
+                topics.c.customer_id,
+                func.max(case((self.is_repeat(topics), 1), else_=0)).label("repeated"),
             )
-            .where(tagged.c.topic.is_not(None))
-            .subquery("topics")
+            .group_by(topics.c.customer_id)
+            .subquery("per_customer")
+        )
+        return select(
+            func.count().label("customers"),
+            func.coalesce(func.sum(per_customer.c.repeated), 0).label("repeated"),
         )
 
     def repeat_gap(self, topics: Subquery) -> Column:
@@ -406,7 +438,7 @@ class ReportSQL:
     def articles(self, conv: CTE, scope: Scope, limit: int) -> Select[Any]:
         """Per article and conversation language: answers (customer messages it answered), yes
         and no ("did this answer your question?"); the most used first."""
-        article = Message.kb["article"].as_string()
+        article = Message.kb_article
         answers = (
             select(
                 article.label("article_id"),

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -65,7 +66,18 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("conversation_id", "vendor_message_id"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "vendor_message_id"),
+        # what the reports read of a conversation's messages (migration 0008)
+        Index(
+            "ix_messages_report",
+            "conversation_id",
+            "sender",
+            "created_at",
+            "kb_decision",
+            "kb_article",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
@@ -83,11 +95,32 @@ class Message(Base):
     intent_confidence: Mapped[float | None] = mapped_column(Float)
     # what the bot tried for this message: {"decision", "article", "candidates": [...]}
     kb: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # copied from `kb` whenever it is set (`_copy_kb_outcome`), so that reports count them
+    # without parsing JSON: the decision, and the article answered (else the first candidate)
+    kb_decision: Mapped[str | None] = mapped_column(String(16))
+    kb_article: Mapped[str | None] = mapped_column(String(128))
     frustration: Mapped[float | None] = mapped_column(Float)
     signals: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+
+
+def kb_columns(kb: Any) -> tuple[str | None, str | None]:
+    """(kb_decision, kb_article) of a `Message.kb` value."""
+    if not isinstance(kb, dict) or not kb.get("decision"):
+        return None, None
+    article = kb.get("article")
+    candidates = kb.get("candidates")
+    if not article and isinstance(candidates, list) and candidates:
+        first = candidates[0]
+        article = first.get("id") if isinstance(first, dict) else None
+    return str(kb["decision"])[:16], str(article)[:128] if article else None
+
+
+@event.listens_for(Message.kb, "set")
+def _copy_kb_outcome(target: Message, value: Any, _old: Any, _initiator: Any) -> None:
+    target.kb_decision, target.kb_article = kb_columns(value)
 
 
 class Gap(Base):
