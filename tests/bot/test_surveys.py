@@ -377,13 +377,13 @@ async def test_resolve_without_survey_tells_the_customer_only_that_the_bot_is_ba
     assert (await shop.handed_over_and_resolved()).text == t("rating_question", agent="Maria")
 
 
-async def test_nps_is_off_by_default_and_asked_at_most_once_per_period(settings: Settings):
-    async with shop_on(settings) as off:
-        await off.handed_over_and_resolved()
-        assert texts(await off.says("5")) == [t("rating_thanks")]
-    async with shop_on(
-        settings.with_(var_dir=settings.var_dir / "nps", survey_every_days=0, nps_every_days=90)
-    ) as shop:
+async def test_nps_when_on_follows_a_good_score_at_most_once_per_period(
+    settings: Settings, database: Database
+):
+    """Off by default (see test_a_5_gets_thanks_and_no_follow_up_or_alert); on: SQLite and
+    PostgreSQL (the "asked recently" query reads the survey marker inside the JSON payload)."""
+    changes = {"database_url": database.url, "survey_every_days": 0.0, "nps_every_days": 90.0}
+    async with shop_on(settings.with_(**changes)) as shop:
         await shop.handed_over_and_resolved()
         thanks, nps = await shop.says("4")
         assert thanks.text == t("rating_thanks")
@@ -393,6 +393,8 @@ async def test_nps_is_off_by_default_and_asked_at_most_once_per_period(settings:
         assert [(r.kind, r.score) for r in await shop.ratings()] == [("csat", 4), ("nps", 9)]
         await shop.handed_over_and_resolved()
         assert texts(await shop.says("5")) == [t("rating_thanks")]  # not again within 90 days
+        await shop.handed_over_and_resolved(chat="someone-else")
+        assert len(await shop.says("5", chat="someone-else")) == 2  # another customer: asked
 
 
 # ---------------------------------------------------------------- over HTTP: the console's view
