@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge_base.index import KnowledgeIndex
 from knowledge_base.retriever import Retriever
-from tests.conftest import DEMO_ARTICLES
 
 
-@pytest.fixture(scope="module")
-def retriever(embedder) -> Retriever:
-    index, _ = KnowledgeIndex.from_directory(DEMO_ARTICLES, embedder)
-    return Retriever(index, embedder)
+@pytest.fixture
+def retriever(demo_retriever: Retriever) -> Retriever:
+    return demo_retriever
 
 
 @pytest.mark.parametrize(

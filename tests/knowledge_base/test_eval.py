@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 from bot.settings import ROOT, Settings
@@ -13,14 +14,17 @@ from knowledge_base.loader import load_articles
 from tests.conftest import DEMO_ARTICLES
 
 
-def test_eval_reports_quality_latency_and_build_time(base_settings: Settings) -> None:
+def test_eval_reports_quality_latency_and_build_time(
+    base_settings: Settings, tmp_path: Path
+) -> None:
+    shutil.copytree(DEMO_ARTICLES / "en", tmp_path / "en")  # one language: a quick build
     queries = [
         Query("I can't remember my password", "reset-password"),
         Query("how do I reset my password", "reset-password"),
         Query("what is the capital of Mongolia", None),
     ]
     result = evaluate(
-        DEMO_ARTICLES,
+        tmp_path,
         queries,
         base_settings.embedding_model,
         onnx_dir=base_settings.onnx_dir,

@@ -48,10 +48,9 @@ def test_fallback_chain_stays_in_the_family_then_the_default():
     assert fallback_chain(None, "en") == ["en"]
 
 
-@pytest.fixture(scope="module")
-def retriever(embedder) -> Retriever:
-    index, _ = KnowledgeIndex.from_directory(DEMO_ARTICLES, embedder)
-    return Retriever(index, embedder)
+@pytest.fixture
+def retriever(demo_retriever: Retriever) -> Retriever:
+    return demo_retriever
 
 
 @pytest.mark.parametrize(
