@@ -25,6 +25,7 @@ from sqlalchemy import (
     CTE,
     Date,
     Float,
+    Integer,
     Select,
     String,
     Subquery,
@@ -341,27 +342,34 @@ class ReportSQL:
         first candidate article (`kb_article`), else its gap's cluster (`cluster_id`) - with
         the previous message from the same customer about the same topic (`prev_at`,
         `prev_conversation_id`)."""
-        tagged = (
+        customer = (Message.sender == "customer", self.messages_since(scope))
+        with_article = (
             select(
                 conv.c.customer_id,
                 conv.c.channel,
-                Message.id.label("message_id"),
                 Message.conversation_id,
                 Message.created_at,
                 Message.kb_article,
-                case((Message.kb_article.is_(None), Gap.cluster_id)).label("cluster_id"),
+                literal(None, Integer).label("cluster_id"),
             )
-            .select_from(Message)
             .join(conv, conv.c.id == Message.conversation_id)
-            .outerjoin(Gap, Gap.message_id == Message.id)
-            .where(
-                Message.sender == "customer",
-                or_(Message.kb_article.is_not(None), Gap.cluster_id.is_not(None)),
-                self.messages_since(scope),
-            )
-            .subquery("tagged")
+            .where(*customer, Message.kb_article.is_not(None))
         )
-        order = (tagged.c.created_at, tagged.c.message_id)
+        with_gap = (
+            select(
+                conv.c.customer_id,
+                conv.c.channel,
+                Message.conversation_id,
+                Message.created_at,
+                literal(None, String).label("kb_article"),
+                Gap.cluster_id,
+            )
+            .join(conv, conv.c.id == Message.conversation_id)
+            .join(Gap, Gap.message_id == Message.id)
+            .where(*customer, Message.kb_article.is_(None), Gap.cluster_id.is_not(None))
+        )
+        tagged = union_all(with_article, with_gap).subquery("tagged")
+        order = tagged.c.created_at  # same-time messages: either order gives the same gaps
         partition = (tagged.c.customer_id, tagged.c.kb_article, tagged.c.cluster_id)
         return select(
             tagged.c.customer_id,

@@ -76,6 +76,7 @@ class Message(Base):
             "created_at",
             "kb_decision",
             "kb_article",
+            "id",
         ),
     )
 

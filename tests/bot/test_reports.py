@@ -1,19 +1,27 @@
 """Reports computed in SQL, on SQLite and on PostgreSQL: a scripted month of conversations
 (tests/bot/reports_scenario.py) with known timestamps gives exact numbers for the summary and
-every table, with and without filters; the range's edges; the filters' validation."""
+every table, with and without filters; the range's edges; the filters' validation; migration
+0008 copying the knowledge base's outcome out of stored messages."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import select, text
 
 from bot.reports import TABLES, Reports
 from bot.reports_filters import ReportError, parse_filters
-from bot.storage.db import Database
+from bot.storage.db import MIGRATIONS, Database
+from bot.storage.models import Message
+from bot.storage.repo import Store
 from tests.bot.reports_scenario import FROM, TO, Seeded, seed
 from tests.conftest import PG_ADMIN_DSN, _drop_postgres_database, _postgres_database
 
@@ -385,3 +393,85 @@ def test_default_range_is_the_last_30_days():
     assert (only_from.start, only_from.end) == (date(2026, 12, 1), today)
     leap = parse_filters("2024-01-01", "2024-12-31", today=today)  # 366 days: allowed
     assert len(leap.days()) == 366
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """The URL of an empty database (not migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'blank.db'}"
+        return
+    name = await _postgres_database()
+    try:
+        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+    finally:
+        await _drop_postgres_database(name)
+
+
+async def migrate_to(db: Database, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
+    await asyncio.to_thread(command.upgrade, config, revision)
+
+
+async def test_migration_0008_copies_the_outcome_of_stored_messages(blank_url: str):
+    db = Database(blank_url)
+    try:
+        await migrate_to(db, "0007_reports")
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO customers (id, channel, external_id, first_seen) "
+                    "VALUES (1, 'web', 'x', :at)"
+                ),
+                {"at": datetime(2026, 11, 1, tzinfo=UTC)},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO conversations (id, key, channel, chat_id, customer_id, state, "
+                    "awaiting_rating, created_at, updated_at) "
+                    "VALUES (1, 'web:x', 'web', 'x', 1, 'bot', false, :at, :at)"
+                ),
+                {"at": datetime(2026, 11, 1, tzinfo=UTC)},
+            )
+            stored = [
+                {"decision": "answer", "article": "track-order", "candidates": []},
+                {"decision": "clarify", "article": None, "candidates": [{"id": "refunds"}]},
+                {"decision": "unknown", "article": None, "candidates": []},
+                None,
+            ]
+            for n, kb in enumerate(stored, 1):
+                await conn.execute(
+                    text(
+                        "INSERT INTO messages (id, conversation_id, direction, sender, text, "
+                        "status, kb, created_at) VALUES (:id, 1, 'in', 'customer', 'q', "
+                        "'processed', :kb, :at)"
+                    ),
+                    {
+                        "id": n,
+                        "kb": None if kb is None else json.dumps(kb),
+                        "at": datetime(2026, 11, 1, tzinfo=UTC),
+                    },
+                )
+        await migrate_to(db, "head")
+        async with db.session() as s:
+            rows = (
+                await s.execute(
+                    select(Message.id, Message.kb_decision, Message.kb_article).order_by(Message.id)
+                )
+            ).all()
+        assert [tuple(r) for r in rows] == [
+            (1, "answer", "track-order"),
+            (2, "clarify", "refunds"),  # the first candidate
+            (3, "unknown", None),
+            (4, None, None),
+        ]
+        # from now on the model copies them whenever the bot records its outcome
+        await Store(db).annotate(4, "ask_refund", 0.9, kb={"decision": "answer", "article": "a"})
+        async with db.session() as s:
+            message = await s.get(Message, 4)
+            assert message is not None
+            assert (message.kb_decision, message.kb_article) == ("answer", "a")
+    finally:
+        await db.close()

@@ -2,7 +2,8 @@
 columns (`messages.kb_decision`, `messages.kb_article`: the article answered, else the first
 candidate), copied from the `kb` JSON (existing rows here; new ones by the model whenever `kb`
 is set), because parsing the JSON of a million messages takes seconds; and an index that
-covers what the reports read of a conversation's messages (who wrote, when, the decision).
+covers what the reports read of a conversation's messages (who wrote, when, the decision, the
+article, the id): PostgreSQL reads it instead of the table.
 
 Revision ID: 0008_report_indexes
 Revises: 0007_reports
@@ -43,7 +44,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_messages_report",
         "messages",
-        ["conversation_id", "sender", "created_at", "kb_decision", "kb_article"],
+        ["conversation_id", "sender", "created_at", "kb_decision", "kb_article", "id"],
     )
 
 
