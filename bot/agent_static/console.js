@@ -168,6 +168,7 @@
     state.detail = null;
     state.queue = [];
     clear($("queue"));
+    clear($("alerts"));
     closeContext();
     $("app-view").hidden = true;
     $("whoami").hidden = true;
@@ -525,6 +526,7 @@
     setText("reply-hint", canAct ? "The customer sees your display name." : "", " ");
     var open = status === "queued" || status === "claimed";
     $("resolve").disabled = !open || (status === "claimed" && !mine && !isAdmin);
+    $("resolve-quiet").disabled = $("resolve").disabled;
     $("resolve-note").disabled = $("resolve").disabled;
     $("draft-offer").hidden = status !== "resolved";
     $("save-draft").disabled = false;
@@ -723,17 +725,20 @@
     });
   }
 
-  function onResolve() {
+  // survey false: "Resolve without survey", the customer is not asked for a rating
+  function onResolve(survey) {
     var id = state.openId;
     var area = $("resolve-note");
     var note = area.value.trim();
     if (id === null) return;
     if (!note) { flash("Write a resolution note before resolving.", "error"); area.focus(); return; }
-    withButton($("resolve"), api("POST", "/handoffs/" + encodeURIComponent(id) + "/resolve", { note: note })).then(function (r) {
+    var button = survey ? $("resolve") : $("resolve-quiet");
+    withButton(button, api("POST", "/handoffs/" + encodeURIComponent(id) + "/resolve", { note: note, survey: survey })).then(function (r) {
       if (failed(r, "Resolve")) { if (state.detail) renderHandoffState(state.detail.handoff); return; }
       area.value = "";
       updateHandoff(r.data.handoff || { id: id, status: "resolved" });
-      flash("Resolved. The bot asks the customer for a rating.", "info");
+      flash(survey ? "Resolved. The bot asks the customer for a rating (unless they were asked recently)."
+        : "Resolved without a survey: the customer is back with the bot.", "info");
       loadQueue();
       loadDetail(true);
     });
@@ -750,6 +755,37 @@
       flash(r.data.created ? "Saved as a draft for the writers: " + str(r.data.draft && r.data.draft.title)
         : "This conversation is already a draft for the writers.", "info");
     });
+  }
+
+  // ---------------------------------------------------------------- low satisfaction alerts
+
+  // A csat score <= 2 (sent to supervisors and admins only), and again with the customer's
+  // "what went wrong?" comment when it arrives: one dismissible card per rating, text only.
+  function showLowRating(r) {
+    var box = $("alerts");
+    var id = String(r.rating_id);
+    var card = el("div", { class: "alert", role: "alert", "data-rating-id": id });
+    var head = el("div", { class: "alert-head" });
+    head.appendChild(el("strong", null, "Low rating " + str(r.score) + "/5"));
+    head.appendChild(el("span", null, "from " + (str(r.customer) || "a customer")));
+    var close = el("button", { type: "button", class: "alert-close", title: "Dismiss", "aria-label": "Dismiss" }, "\u00d7");
+    close.addEventListener("click", function () { card.remove(); });
+    head.appendChild(close);
+    card.appendChild(head);
+    var meta = [str(r.channel), r.language ? str(r.language) : "", r.handoff_id ? "handoff #" + r.handoff_id : str(r.conversation)];
+    if (r.agent) meta.push("resolved by " + str(r.agent));
+    card.appendChild(el("div", { class: "alert-meta" }, meta.filter(Boolean).join(" · ")));
+    card.appendChild(r.comment
+      ? el("div", { class: "alert-comment" }, str(r.comment))
+      : el("div", { class: "alert-comment none" }, "No comment yet: the customer was asked what went wrong."));
+    if (r.handoff_id) {
+      var open = el("button", { type: "button", class: "alert-open" }, "Open conversation");
+      open.addEventListener("click", function () { openHandoff(r.handoff_id); });
+      card.appendChild(open);
+    }
+    var old = box.querySelector('.alert[data-rating-id="' + id.replace(/[^0-9]/g, "") + '"]');
+    if (old) box.replaceChild(card, old);
+    else box.insertBefore(card, box.firstChild);
   }
 
   // ---------------------------------------------------------------- live updates
@@ -834,6 +870,8 @@
         refreshDetailSoon();  // intent, articles and frustration of the new message; the summary
       }
       refreshQueueSoon();     // last message in the queue row
+    } else if (ev.type === "low_rating" && ev.rating) {
+      showLowRating(ev.rating);
     } else if (ev.type === "handoff" && ev.handoff) {
       var known = state.queue.some(function (q) { return String(q.id) === String(ev.handoff.id); });
       updateHandoff(ev.handoff);
@@ -855,7 +893,8 @@
     });
     $("note-add").addEventListener("click", onNote);
     $("transfer").addEventListener("click", onTransfer);
-    $("resolve").addEventListener("click", onResolve);
+    $("resolve").addEventListener("click", function () { onResolve(true); });
+    $("resolve-quiet").addEventListener("click", function () { onResolve(false); });
     $("save-draft").addEventListener("click", onSaveDraft);
     $("saved-replies").addEventListener("change", onSavedReply);
     $("saved-add").addEventListener("click", onSavedAdd);

@@ -509,3 +509,59 @@ async def test_widget_texts_follow_data_attributes_and_the_catalog(
     await expect(page.locator("#sb-panel")).to_have_attribute("dir", "ltr")
     assert watch.dialogs == [] and watch.errors == []
     await context.close()
+
+
+async def test_a_supervisor_resolves_without_survey_and_sees_a_low_score_alert(
+    browser: Browser, running: Running
+):
+    watch = Watch()
+    hub = running.hub
+    boss = unique("sam")
+    await hub.agents.create(boss, PASSWORD, role="supervisor", display_name="Sam")
+    ctx, page = await agent_page(browser, running, boss, watch)
+    await expect(page.locator("#conn")).to_have_text("live")
+
+    # "Resolve without survey": the customer is only told the bot is back
+    quiet = unique("e2e-quiet")
+    await running.chat(quiet, "I want to talk to a human")
+    hid = await handoff_id(page, f"web:{quiet}")
+    await page.click(f'#queue .queue-item[data-handoff-id="{hid}"]')
+    await page.click("#claim")
+    await expect(page.locator("#resolve-quiet")).to_be_enabled()
+    await page.fill("#resolve-note", "Answered by phone.")
+    await page.click("#resolve-quiet")
+    await expect(page.locator("#ctx-status")).to_have_text("Resolved")
+    await expect(page.locator("#flash")).to_contain_text("without a survey")
+    await expect(page.locator("#resolve-quiet")).to_be_disabled()
+    told = (await hub.store.transcript(f"web:{quiet}"))[-1]
+    assert told.text == t("resolved_no_survey", agent="Sam")
+
+    # another agent's customer gives a 1: the alert appears live, then with the comment
+    angry = unique("e2e-angry")
+    await running.chat(angry, "I want to talk to a human")
+    conversation = await hub.store.conversation(f"web:{angry}")
+    assert conversation
+    handoff = await hub.handoffs.open_for(conversation.id)
+    assert handoff
+    maria = await hub.agents.create(unique("maria"), PASSWORD, display_name="Maria")
+    await hub.handoffs.claim(handoff.id, maria)
+    await hub.handoffs.resolve(handoff.id, maria, "refund sent")
+    await running.chat(angry, "1")
+    card = page.locator("#alerts .alert")
+    await expect(card).to_have_count(1)
+    await expect(card).to_contain_text("Low rating 1/5")
+    await expect(card).to_contain_text("resolved by Maria")
+    await expect(card.locator(".alert-comment")).to_contain_text("No comment yet")
+    comment = '<img src=x onerror="window.__pwned=1"> nobody answered for an hour'
+    await running.chat(angry, comment)
+    await expect(card.locator(".alert-comment")).to_have_text(comment)
+    await expect(card).to_have_count(1)  # the same alert, updated
+    assert await page.locator("#alerts img").count() == 0
+    await card.locator(".alert-open").click()
+    await expect(page.locator("#ctx-customer")).to_be_visible()
+    await expect(page.locator("#ctx-status")).to_have_text("Resolved")
+    await card.locator(".alert-close").click()
+    await expect(card).to_have_count(0)
+    assert await page.evaluate("window.__pwned") is None
+    assert watch.dialogs == [] and watch.errors == []
+    await ctx.close()

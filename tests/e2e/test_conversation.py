@@ -6,8 +6,11 @@ import asyncio
 import json
 
 import pytest
+from sqlalchemy import select
 
+from bot.i18n import t
 from bot.router import RASA_DOWN
+from bot.storage.models import Rating
 from tests.e2e.conftest import Running
 
 pytestmark = pytest.mark.e2e
@@ -109,3 +112,32 @@ async def test_a_crashed_rasa_is_restarted_and_the_waiting_message_answered(runn
     assert not [
         h for h in await running.hub.views.queue() if h["conversation_key"] == "web:e2e-crash"
     ]
+
+
+async def test_no_under_an_answer_is_a_rating_a_gap_and_an_offer_of_a_person(running: Running):
+    """The real model and knowledge base: the answer carries Yes / No; No never reaches Rasa."""
+    session = "e2e-answer-no"
+    (answer,) = await running.chat(session, "how do I reset my password")
+    assert answer["custom"]["kb"]["article"] == "reset-password"
+    titles = [b["title"] for b in answer["buttons"]]
+    assert titles == ["👍 Yes, that answered my question", "👎 No, it didn't", "Talk to a person"]
+    no = answer["buttons"][1]["payload"]
+    (sorry,) = await running.chat(session, no)
+    assert sorry["text"].startswith("Sorry that didn't help.")
+    assert sorry["buttons"] == [{"title": "Talk to a person", "payload": "/ask_human"}]
+    assert (await running.chat(session, no))[0]["text"] == t("survey_done")
+    hub = running.hub
+    async with hub.db.session() as s:
+        conversation = await hub.store.conversation(f"web:{session}")
+        assert conversation
+        ratings = (
+            await s.execute(select(Rating).where(Rating.conversation_id == conversation.id))
+        ).scalars()
+        assert [(r.kind, r.score, r.article_id) for r in ratings] == [
+            ("answer", 1, "reset-password")
+        ]
+    gap = next(g for g in await hub.store.gaps() if g.conversation_key == f"web:{session}")
+    assert (gap.reason, gap.article_id) == ("not_helpful", "reset-password")
+    tracker = await hub.rasa.tracker(f"web:{session}")
+    said = [e.get("text") for e in tracker["events"] if e.get("event") == "user"]
+    assert no not in said  # the click was the hub's business
