@@ -13,7 +13,7 @@ from bot.handoff import REASONS
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 CHANNEL = re.compile(r"^[a-z0-9_\-]+$")
 LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
@@ -51,7 +51,7 @@ class ReportFilters:
 
 
 def _date(name: str, value: str) -> date:
-    if not DATE.match(value):
+    if not DATE.fullmatch(value):
         raise ReportError(f"{name}: expected a date as YYYY-MM-DD, got {value[:40]!r}")
     try:
         day = date.fromisoformat(value)
@@ -65,7 +65,7 @@ def _date(name: str, value: str) -> date:
 def _text(name: str, value: str | None, pattern: re.Pattern[str], limit: int) -> str | None:
     if value is None or value == "":
         return None
-    if len(value) > limit or not pattern.match(value):
+    if len(value) > limit or not pattern.fullmatch(value):
         raise ReportError(f"{name}: {value[:40]!r} is not a valid {name}")
     return value
 

@@ -368,6 +368,8 @@ async def test_an_unknown_agent_is_refused(seeded):
     [
         ({"start": "2026-13-01"}, "from: '2026-13-01' is not a real date"),
         ({"start": "yesterday"}, "from: expected a date as YYYY-MM-DD"),
+        ({"start": "2026-11-01\n"}, "from: expected a date as YYYY-MM-DD"),
+        ({"start": "２０２６-11-01"}, "from: expected a date as YYYY-MM-DD"),  # wide digits
         ({"end": "2026-11-31"}, "to: '2026-11-31' is not a real date"),
         ({"start": "2026-11-10", "end": "2026-11-09"}, "to (2026-11-09) is before from"),
         ({"start": "2025-01-01", "end": "2026-01-02"}, "367 days: 366 at most"),
@@ -376,6 +378,7 @@ async def test_an_unknown_agent_is_refused(seeded):
         ({"channel": "Web Chat"}, "'Web Chat' is not a valid channel"),
         ({"language": "english!"}, "not a valid language"),
         ({"agent": "A B"}, "not a valid agent"),
+        ({"channel": "web\n"}, "not a valid channel"),
     ],
 )
 def test_bad_filters_are_refused_with_a_clear_message(params: dict[str, str], message: str):
