@@ -4,8 +4,9 @@
 (`bot.reports_filters`): `summary()` here and the tables (`table(name)`: daily, reasons,
 agents, channels, languages, ratings, comments, articles, gaps, repeats) in
 `bot.reports_tables`. Python only shapes the few grouped rows each query returns; a report's
-independent queries run at the same time, each on its own connection. The definitions of the
-numbers are in the README ("Reports") and, briefly, here:
+independent queries run at the same time, each on its own connection (three at most, for all
+reports together). The definitions of the numbers are in the README ("Reports") and, briefly,
+here:
 
 - a conversation is in the report when it was created in the range (UTC days) and matches the
   channel and language; with an agent or reason filter, when it had a handoff claimed by that
@@ -41,15 +42,19 @@ from bot.storage.db import Database, storage_errors
 from bot.storage.models import Agent, Rating
 
 WORK_MEM = "64MB"  # PostgreSQL: sorts for medians and repeat contacts stay in memory
+# report queries running at once (on their own connections), whatever the number of reports
+# asked for: the rest of the connection pool stays free for customers' and agents' requests
+CONNECTIONS = 3
 
 
 __all__ = ["TABLES", "ReportError", "ReportFilters", "Reports"]
 
 
 class Reports:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, connections: int = CONNECTIONS) -> None:
         self.db = db
         self.sql = ReportSQL(db.is_sqlite)
+        self._slots = asyncio.Semaphore(connections)
         self.tables = ReportTables(self.sql, self.fetch)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -68,8 +73,9 @@ class Reports:
             yield conn
 
     async def fetch(self, query: Executable) -> Rows:
-        """The rows of one query, on a connection of its own (queries run side by side)."""
-        async with self._connect() as conn:
+        """The rows of one query, on a connection of its own (queries run side by side, at
+        most `connections` at a time)."""
+        async with self._slots, self._connect() as conn:
             return [dict(row) for row in (await conn.execute(query)).mappings()]
 
     async def _all(self, *queries: Executable) -> list[Rows]:
