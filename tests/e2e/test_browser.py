@@ -212,6 +212,16 @@ async def test_full_handoff_from_widget_to_agent_and_back(browser: Browser, runn
     assert detail["handoff"]["status"] == "resolved"
     assert detail["handoff"]["resolution_note"] == "Parcel re-sent, tracking number given."
 
+    # what Maria answered becomes an article draft for the writers, once
+    await expect(agent.locator("#draft-offer")).to_be_visible()
+    await agent.click("#save-draft")
+    await expect(agent.locator("#flash")).to_contain_text("Saved as a draft for the writers")
+    await expect(agent.locator("#save-draft")).to_be_disabled()
+    drafts = [d for d in await running.hub.writers.drafts() if d.handoff_id == hid]
+    assert len(drafts) == 1 and drafts[0].language == "en"
+    assert "My parcel never arrived" in drafts[0].questions
+    assert reply in drafts[0].body
+
     assert watch.dialogs == [] and watch.errors == []
     await agent_ctx.close()
     await customer_ctx.close()
