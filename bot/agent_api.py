@@ -9,10 +9,11 @@ Repeated failed logins for one account or from one address get 429 with `Retry-A
 """
 
 import asyncio
+import json
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, WebSocket
 from fastapi import Path as PathParam
@@ -25,6 +26,8 @@ from bot.agent_events import AgentEvents
 from bot.auth import SESSION_LIFETIME, AgentDirectory, LiveSession, Throttled
 from bot.handoff import HandoffError, Handoffs
 from bot.handoff_context import HandoffViews
+from bot.inbox import MAX_PAGE, PAGE, Inbox, InboxQuery, LabelError, clean_label
+from bot.presence import Presence, viewing_of
 from bot.storage.models import Agent, SavedReply
 
 # a row id as a database column holds it: larger ones are a 400, not a driver error
@@ -56,6 +59,10 @@ class ResolveBody(BaseModel):
 
 class TransferBody(BaseModel):
     agent: str = Field(max_length=64)
+
+
+class LabelBody(BaseModel):
+    label: str = Field(min_length=1, max_length=32)
 
 
 class SavedReplyBody(BaseModel):
@@ -122,9 +129,13 @@ def build_agent_api(
     events: AgentEvents,
     secure_cookies: bool = False,
     access: Access | None = None,
+    inbox: Inbox | None = None,
+    presence: Presence | None = None,
 ) -> APIRouter:
     api = APIRouter()
     access = access or Access(directory)
+    inbox = inbox or Inbox(handoffs.db, views)
+    presence = presence or Presence(events.broadcast)
     Reader = Annotated[LiveSession, Depends(access.session)]
     Writer = Annotated[LiveSession, Depends(access.csrf)]
     Admin = Annotated[
@@ -222,6 +233,66 @@ def build_agent_api(
         """Open handoffs, highest priority first, then longest waiting."""
         return {"handoffs": await views.queue()}
 
+    @api.get("/api/agent/handoffs", tags=["handoffs"])
+    async def inbox_view(
+        current: DeskReader,
+        view: Literal["mine", "unassigned", "open", "resolved"] = "open",
+        q: Annotated[str, Query(max_length=200)] = "",
+        label: Annotated[str, Query(max_length=32)] = "",
+        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = PAGE,
+    ) -> dict[str, Any]:
+        """The inbox: `view` mine (claimed by you), unassigned (queued), open (both; the
+        default, sorted as the queue) or resolved (latest first, with `rating` and
+        `resolution_note`); `q` finds the text in customer messages, replies and notes
+        (case-insensitive, % and _ literal); `label` keeps conversations with that label.
+        `counts` has every view's total under the same `q` and `label`; `next_offset` the
+        next page's offset (null on the last page); `viewers` who has which handoff open
+        ({"<id>": [{"username", "display_name"}]}, then live as `presence` events)."""
+        if "\x00" in q:  # no text holds it; PostgreSQL cannot even compare it
+            raise HTTPException(400, "q: a search cannot contain a NUL character")
+        try:
+            wanted = clean_label(label) if label.strip() else ""
+        except LabelError as exc:
+            raise HTTPException(400, str(exc)) from None
+        query = InboxQuery(view, q.strip(), wanted, offset, limit)
+        found = await inbox.page(query, current.agent.id)
+        found["viewers"] = presence.viewers()  # who has which conversation open
+        return found
+
+    @api.get("/api/agent/labels", tags=["handoffs"])
+    async def labels(_: DeskReader) -> dict[str, Any]:
+        """Every label in use and how many conversations carry it."""
+        return {"labels": await inbox.all_labels()}
+
+    @api.post("/api/agent/handoffs/{handoff_id}/labels", tags=["handoffs"])
+    async def add_label(handoff_id: Id, body: LabelBody, current: DeskWriter) -> dict[str, Any]:
+        """Label the handoff's conversation (lower-cased); the conversation's labels."""
+        try:
+            found = await inbox.add_label(
+                handoff_id, clean_label(body.label), current.agent.username
+            )
+        except LabelError as exc:
+            raise HTTPException(400, str(exc)) from None
+        if found is None:
+            raise HTTPException(404, f"no handoff {handoff_id}")
+        await events.broadcast({"type": "labels", "handoff_id": handoff_id, "labels": found})
+        return {"labels": found}
+
+    @api.delete("/api/agent/handoffs/{handoff_id}/labels/{label}", tags=["handoffs"])
+    async def remove_label(
+        handoff_id: Id, label: Annotated[str, PathParam(max_length=64)], _: DeskWriter
+    ) -> dict[str, Any]:
+        try:
+            cleaned = clean_label(label)
+        except LabelError as exc:
+            raise HTTPException(400, str(exc)) from None
+        found = await inbox.remove_label(handoff_id, cleaned)
+        if found is None:
+            raise HTTPException(404, f"no handoff {handoff_id}")
+        await events.broadcast({"type": "labels", "handoff_id": handoff_id, "labels": found})
+        return {"labels": found}
+
     @api.get("/api/agent/handoffs/{handoff_id}", tags=["handoffs"])
     async def context(
         handoff_id: Id,
@@ -233,6 +304,8 @@ def build_agent_api(
         found = await views.context(handoff_id, before)
         if found is None:
             raise HTTPException(404, f"no handoff {handoff_id}")
+        found.update(await inbox.extras(handoff_id))  # labels, rating
+        found["viewers"] = presence.viewers().get(str(handoff_id), [])
         return found
 
     @api.post("/api/agent/handoffs/{handoff_id}/claim", tags=["handoffs"])
@@ -315,11 +388,20 @@ def build_agent_api(
         watcher = asyncio.create_task(events.watch(websocket, still_valid))
         try:
             while True:
-                await websocket.receive_text()  # pings; the console only listens
+                # pings, and {"type": "viewing", "handoff_id": <id or null>} (collision)
+                raw = await websocket.receive_text()
+                try:
+                    message = json.loads(raw) if len(raw) < 1000 else None
+                except ValueError:
+                    continue
+                is_viewing, handoff_id = viewing_of(message)
+                if is_viewing:
+                    await presence.view(websocket, found.agent, handoff_id)
         except WebSocketDisconnect:
             pass
         finally:
             watcher.cancel()
             events.leave(websocket)
+            await presence.leave(websocket)
 
     return api

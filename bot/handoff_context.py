@@ -25,6 +25,34 @@ REASON_WEIGHT = {
 }
 
 
+# the reason as the queue reads it: "frustrated · waiting 12 min"
+REASON_TEXT = {
+    "frustration": "frustrated",
+    "policy": "policy question",
+    "bot_error": "bot error",
+    "unanswered": "bot could not answer",
+    "requested": "asked for a person",
+}
+
+
+def reason_text(reason: str) -> str:
+    return REASON_TEXT.get(reason, reason.replace("_", " "))
+
+
+def waiting_text(seconds: float) -> str:
+    """ "waiting 40 s", "waiting 12 min", "waiting 2 h 5 min", "waiting 3 d"."""
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"waiting {seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"waiting {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"waiting {hours} h" + (f" {minutes} min" if minutes else "")
+    return f"waiting {hours // 24} d"
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
@@ -113,12 +141,12 @@ class HandoffViews:
                         .limit(1)
                     )
                 ).scalar_one_or_none()
-                items.append(self._item(handoff, conversation, customer, agent, last or "", now))
+                items.append(self.row(handoff, conversation, customer, agent, last or "", now))
         items.sort(key=lambda h: (-h["priority"], -h["waiting_seconds"]))
         return items
 
     @staticmethod
-    def _item(
+    def row(
         handoff: Handoff,
         conversation: Conversation,
         customer: Customer,
@@ -126,6 +154,7 @@ class HandoffViews:
         last_message: str,
         now: datetime,
     ) -> dict[str, Any]:
+        waiting = int((now - _aware(handoff.created_at)).total_seconds())
         return {
             "id": handoff.id,
             "conversation_key": conversation.key,
@@ -134,12 +163,16 @@ class HandoffViews:
             "reason": handoff.reason,
             "status": handoff.status,
             "priority": priority(handoff, now),
-            "waiting_seconds": int((now - _aware(handoff.created_at)).total_seconds()),
+            # what the priority is made of, for people: "frustrated · waiting 12 min"
+            "reason_text": reason_text(handoff.reason),
+            "priority_text": f"{reason_text(handoff.reason)} · {waiting_text(waiting)}",
+            "waiting_seconds": waiting,
             "customer_name": customer.display_name or f"{conversation.channel} customer",
             "agent": agent.username if agent else None,
             "last_message": last_message,
             "created_at": _aware(handoff.created_at).isoformat(),
             "resolution_note": handoff.resolution_note,
+            "resolved_at": _aware(handoff.resolved_at).isoformat() if handoff.resolved_at else None,
             "survey_skipped": handoff.survey_skipped,  # resolved without asking for a rating
         }
 
@@ -150,7 +183,7 @@ class HandoffViews:
             row = (await s.execute(_with_people().where(Handoff.id == handoff_id))).first()
         if row is None:
             return None
-        return self._item(*row.tuple(), last_message="", now=utcnow())
+        return self.row(*row.tuple(), last_message="", now=utcnow())
 
     async def context(
         self, handoff_id: int, before: int | None = None, limit: int = TRANSCRIPT_PAGE
