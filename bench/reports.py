@@ -557,6 +557,14 @@ async def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def earlier(path: Path) -> dict[str, Any]:
+    """The per-database results already in `path` (none if it does not exist)."""
+    if not path.exists():
+        return {}
+    kept = json.loads(path.read_text())
+    return {k: v for k, v in kept.items() if k in ("postgresql", "sqlite")}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=100_000)
@@ -586,6 +594,8 @@ async def main() -> None:
         },
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if args.only:  # one database again: keep the other's figures
+        result.update(earlier(Path(args.out)))
     if args.only != "sqlite":
         result["postgresql"] = await run_postgres(args)
     if args.only != "postgresql":

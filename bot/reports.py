@@ -110,7 +110,9 @@ class Reports:
         conv = sql.conversations(scope)
         times = sql.handoff_times(scope, conv)
         ratings = sql.csat(scope, conv)
-        [totals], by_reason, people, scores, [feedback], [repeat] = await self._all(
+        # the slowest first: the others share the remaining connections meanwhile
+        [repeat], [totals], by_reason, people, scores, [feedback] = await self._all(
+            sql.repeat_totals(sql.topics(conv, scope)),
             select(*sql.fact_totals(sql.facts(scope, conv))),
             select(
                 times.c.reason,
@@ -125,7 +127,6 @@ class Reports:
             )
             .join(conv, conv.c.id == Rating.conversation_id)
             .where(Rating.kind == "answer"),
-            sql.repeat_totals(sql.topics(conv, scope)),
         )
         conversations = int(totals["conversations"])
         counts = {int(r["score"]): int(r["count"]) for r in scores}
