@@ -125,7 +125,9 @@ class ReportSQL:
             query = query.where(
                 exists().where(Handoff.conversation_id == Conversation.id, *counted_handoff(scope))
             )
-        return query.cte("scope")
+        # PostgreSQL inlines it where it is used (instead of materializing it once): the
+        # repeat contacts query runs a third faster; SQLite has no say
+        return query.cte("scope").prefix_with("NOT MATERIALIZED", dialect="postgresql")
 
     @staticmethod
     def messages_since(scope: Scope) -> Column:
@@ -337,17 +339,19 @@ class ReportSQL:
 
     # -- repeat contact ----------------------------------------------------------------------
 
-    def topics(self, conv: CTE, scope: Scope, previous_conversation: bool = False) -> Subquery:
+    def topics(self, conv: CTE, scope: Scope, listing: bool = False) -> Subquery:
         """Each customer message in scope that has a topic - the article answered, else the
         first candidate article (`kb_article`), else its gap's cluster (`cluster_id`) - with
-        the time of the previous message from the same customer about the same topic
-        (`prev_at`) and, if asked for, its conversation (`prev_conversation_id`)."""
+        customer_id, created_at and the time of the previous message from the same customer
+        about the same topic (`prev_at`). With `listing`, also channel, conversation_id and
+        the previous message's conversation (`prev_conversation_id`); without, the rows stay
+        narrow for the sort."""
         customer = (Message.sender == "customer", self.messages_since(scope))
+        listed = [conv.c.channel, Message.conversation_id] if listing else []
         with_article = (
             select(
                 conv.c.customer_id,
-                conv.c.channel,
-                Message.conversation_id,
+                *listed,
                 Message.created_at,
                 Message.kb_article,
                 literal(None, Integer).label("cluster_id"),
@@ -358,8 +362,7 @@ class ReportSQL:
         with_gap = (
             select(
                 conv.c.customer_id,
-                conv.c.channel,
-                Message.conversation_id,
+                *listed,
                 Message.created_at,
                 literal(None, String).label("kb_article"),
                 Gap.cluster_id,
@@ -371,23 +374,23 @@ class ReportSQL:
         tagged = union_all(with_article, with_gap).subquery("tagged")
         order = tagged.c.created_at  # same-time messages: either order gives the same gaps
         partition = (tagged.c.customer_id, tagged.c.kb_article, tagged.c.cluster_id)
+
+        def previous(column: Any, label: str) -> Column:
+            return func.lag(column).over(partition_by=partition, order_by=order).label(label)
+
         columns = [
             tagged.c.customer_id,
-            tagged.c.channel,
             tagged.c.kb_article,
             tagged.c.cluster_id,
-            tagged.c.conversation_id,
             tagged.c.created_at,
-            func.lag(tagged.c.created_at)
-            .over(partition_by=partition, order_by=order)
-            .label("prev_at"),
+            previous(tagged.c.created_at, "prev_at"),
         ]
-        if previous_conversation:
-            columns.append(
-                func.lag(tagged.c.conversation_id)
-                .over(partition_by=partition, order_by=order)
-                .label("prev_conversation_id")
-            )
+        if listing:
+            columns += [
+                tagged.c.channel,
+                tagged.c.conversation_id,
+                previous(tagged.c.conversation_id, "prev_conversation_id"),
+            ]
         return select(*columns).subquery("topics")
 
     @staticmethod

@@ -292,7 +292,7 @@ class ReportTables:
         ]
 
     async def _repeats(self, scope: Scope, _: ReportFilters) -> Rows:
-        topics = self.sql.topics(self.sql.conversations(scope), scope, previous_conversation=True)
+        topics = self.sql.topics(self.sql.conversations(scope), scope, listing=True)
         query = (
             select(
                 topics.c.customer_id,
