@@ -21,14 +21,16 @@ ConversationResumed) so the assistant stays silent.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from sqlalchemy import select, update
 
 from bot.i18n import t
 from bot.messages import OutgoingMessage
+from bot.queue_status import QueueStatus, describe
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage.db import Database
 from bot.storage.models import Agent, Conversation, Handoff, Note, utcnow
@@ -72,6 +74,8 @@ def next_state(state: str, event: str) -> str:
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
 Deliver = Callable[[Conversation, list[OutgoingMessage]], Awaitable[None]]
+Signal = Callable[[Conversation, dict[str, Any]], Awaitable[None]]  # a frame, not a message
+TYPING_EVERY = 2.0  # seconds: typing is passed on at most this often per conversation
 HandoffEventKind = Literal[
     "queued", "claimed", "transferred", "agent_message", "customer_message", "resolved", "withdrawn"
 ]
@@ -93,14 +97,22 @@ HandoffListener = Callable[[HandoffEvent], Awaitable[None]]
 
 class Handoffs:
     def __init__(
-        self, db: Database, store: Store, rasa: RasaClient, surveys: Surveys | None = None
+        self,
+        db: Database,
+        store: Store,
+        rasa: RasaClient,
+        surveys: Surveys | None = None,
+        queue: QueueStatus | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.rasa = rasa
         self.surveys = surveys or Surveys(db)  # what the customer is asked after a resolve
+        self.queue = queue or QueueStatus(db)  # position and expected wait of the queued
         self.notify: Notify | None = None  # agent console events
         self.deliver: Deliver | None = None  # to the customer's channel
+        self.signal: Signal | None = None  # e.g. "Ana is typing" to the customer's channel
+        self._typing: dict[str, float] = {}  # conversation key / handoff → last passed on
         self.agents_online: Callable[[], bool] = lambda: False
         self.listeners: list[HandoffListener] = []  # told of every HandoffEvent, in order
 
@@ -160,9 +172,82 @@ class Handoffs:
         text = t(
             "agent_online" if self.agents_online() else "no_agent_online", conversation.language
         )
+        standing = await self.queue.standing(handoff.id)
+        self.queue.told(conversation.id)
         return OutgoingMessage(
-            text, sender="system", custom={"handoff": {"reason": handoff.reason}}
+            f"{text}\n\n{describe(standing, conversation.language)}",
+            sender="system",
+            custom={"handoff": {"reason": handoff.reason}, "status": standing.to_dict()},
         )
+
+    async def acknowledge(self, conversation: Conversation) -> OutgoingMessage | None:
+        """A short "your message is with the team" with the position and expected wait, for a
+        message while queued; None when the customer was told less than `ack_every` ago."""
+        handoff = await self.open_for(conversation.id)
+        if handoff is None or handoff.status != "queued" or not self.queue.due(conversation.id):
+            return None
+        standing = await self.queue.standing(handoff.id)
+        self.queue.told(conversation.id)
+        language = conversation.language
+        text = f"{t('queued_ack', language)} {describe(standing, language)}"
+        return OutgoingMessage(text, sender="system", custom={"status": standing.to_dict()})
+
+    async def status(self, conversation: Conversation) -> dict[str, Any]:
+        """Where the conversation stands, as the widget's header shows it: `{"state": "bot"}`,
+        `{"state": "queued", "position", "wait_minutes"}` or `{"state": "with_agent",
+        "agent": display name}`."""
+        handoff = await self.open_for(conversation.id)
+        if handoff is None:
+            return {"state": "bot"}
+        if handoff.status == "queued":
+            return (await self.queue.standing(handoff.id)).to_dict()
+        async with self.db.session() as s:
+            agent = await s.get(Agent, handoff.agent_id) if handoff.agent_id else None
+        return {"state": "with_agent", "agent": agent.display_name if agent else None}
+
+    def _throttled(self, key: str) -> bool:
+        now = time.monotonic()
+        if now - self._typing.get(key, -TYPING_EVERY) < TYPING_EVERY:
+            return True
+        self._typing[key] = now
+        return False
+
+    async def customer_typing(self, key: str) -> bool:
+        """The customer of a queued or claimed conversation is typing: agents' consoles get
+        `{"type": "typing", "conversation": key, "handoff_id"}` (throttled). Whether it was
+        passed on."""
+        conversation = await self.store.conversation(key)
+        if conversation is None or conversation.state not in ("queued", "with_agent"):
+            return False
+        handoff = await self.open_for(conversation.id)
+        if handoff is None or self._throttled(f"customer:{key}"):
+            return False
+        await self._notify({"type": "typing", "conversation": key, "handoff_id": handoff.id})
+        return True
+
+    async def agent_typing(self, handoff_id: int, agent: Agent) -> bool:
+        """The agent who has the conversation is typing: the customer's channel may show
+        "Ana is typing…" (throttled). Whether it was passed on."""
+        _, conversation = await self._owned(handoff_id, agent)
+        if self.signal is None or self._throttled(f"agent:{handoff_id}"):
+            return False
+        await self.signal(conversation, {"type": "typing", "agent": agent.display_name})
+        return True
+
+    async def _announce(self, conversation: Conversation, key: str, agent: Agent) -> None:
+        """Tell the customer who is with them now ("Ana joined the conversation")."""
+        name = agent.display_name
+        message = OutgoingMessage(
+            t(key, conversation.language, agent=name),
+            sender="system",
+            custom={"agent": name, "status": {"state": "with_agent", "agent": name}},
+        )
+        await self.store.store_outgoing(conversation.id, [message])
+        if self.deliver:
+            try:
+                await self.deliver(conversation, [message])
+            except Exception:  # the claim stands; the transcript has the notice
+                log.exception("could not announce %s to %s", key, conversation.key)
 
     async def get(self, handoff_id: int) -> tuple[Handoff, Conversation]:
         async with self.db.session() as s:
@@ -199,6 +284,8 @@ class Handoffs:
                 .values(state=next_state(conversation.state, "claim"))
             )
             await s.commit()
+        self.queue.forget(conversation.id)
+        await self._announce(conversation, "agent_joined", agent)
         await self._notify({"type": "queue"})
         await self.emit(HandoffEvent("claimed", handoff_id, agent.username))
         return (await self.get(handoff_id))[0]
@@ -245,6 +332,8 @@ class Handoffs:
         async with self.db.session() as s:
             await s.execute(update(Handoff).where(Handoff.id == handoff_id).values(agent_id=to.id))
             await s.commit()
+        if to.id != handoff.agent_id:
+            await self._announce(conversation, "agent_transferred", to)
         await self._notify({"type": "queue"})
         await self.emit(HandoffEvent("transferred", handoff_id, to.username))
         return (await self.get(handoff_id))[0]
@@ -284,6 +373,8 @@ class Handoffs:
         told = await self.surveys.resolved_message(
             conversation, handoff_id, agent.display_name, ask, "skipped" if not survey else "recent"
         )
+        told = replace(told, custom={**(told.custom or {}), "status": {"state": "bot"}})
+        self.queue.forget(conversation.id)
         await self.store.store_outgoing(conversation.id, [told])
         if self.deliver:
             await self.deliver(conversation, [told])
@@ -309,6 +400,7 @@ class Handoffs:
             )
             await s.commit()
         conversation.state = "bot"
+        self.queue.forget(conversation.id)
         await self._rasa_event(conversation.key, "resume")
         await self._notify({"type": "queue"})
         await self.emit(HandoffEvent("withdrawn", handoff.id))

@@ -20,6 +20,7 @@ from bot.handoff_context import HandoffViews
 from bot.knowledge_store import KnowledgeStore
 from bot.language import LanguageDetection
 from bot.messages import OutgoingMessage
+from bot.queue_status import QueueStatus
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaSupervisor, with_tokens
 from bot.reports import Reports
@@ -73,9 +74,11 @@ class Hub:
             self.db, settings.survey_every_days, settings.nps_every_days, self.gaps
         )
         self.surveys.listeners.append(self._low_score_to_console)
-        self.handoffs = Handoffs(self.db, self.store, self.rasa, self.surveys)
+        queue = QueueStatus(self.db, lambda: len(self.events.online()))
+        self.handoffs = Handoffs(self.db, self.store, self.rasa, self.surveys, queue)
         self.handoffs.notify = self.events.broadcast
         self.handoffs.deliver = self.deliver
+        self.handoffs.signal = self.signal
         self.handoffs.agents_online = self.events.anyone_online
         self.views = HandoffViews(self.db)
         self.desk: SlackDesk | None = None  # agents on Slack, when its settings are there
@@ -113,6 +116,13 @@ class Hub:
             log.error("no channel '%s' to deliver to %s", conversation.channel, conversation.key)
             return
         await channel.send(conversation.chat_id, messages)
+
+    async def signal(self, conversation: Conversation, frame: dict[str, Any]) -> None:
+        """A frame that is not a message (typing) to channels that can show it."""
+        channel = self.channels.get(conversation.channel)
+        signal = getattr(channel, "signal", None)
+        if signal is not None:
+            await signal(conversation.chat_id, frame)
 
     async def _low_score_to_console(self, alert: LowScore) -> None:
         """A low rating (and its comment) reaches supervisors' and admins' consoles live."""

@@ -356,6 +356,59 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Поговорить с человеком",
         "fa": "گفتگو با یک نفر",
     },
+    # A queued customer is told where they stand (bot/queue_status.py)
+    "queued_ack": {
+        "en": "Thanks, your message is with our team.",
+        "bs": "Hvala, vaša poruka je kod našeg tima.",
+        "hr": "Hvala, vaša je poruka kod našeg tima.",
+        "sr": "Hvala, vaša poruka je kod našeg tima.",
+        "ru": "Спасибо, ваше сообщение передано нашей команде.",
+        "fa": "ممنون، پیام شما به تیم ما رسید.",
+    },
+    "queue_position": {
+        "en": "You are number {position} in the queue.",
+        "bs": "Vi ste {position}. u redu čekanja.",
+        "hr": "Vi ste {position}. u redu čekanja.",
+        "sr": "Vi ste {position}. u redu čekanja.",
+        "ru": "Вы {position}-й в очереди.",
+        "fa": "شما نفر {position} در صف هستید.",
+    },
+    "queue_wait": {
+        "en": "Expected wait: about {minutes} min, based on how long customers waited this week.",
+        "bs": "Očekivano čekanje: oko {minutes} min, prema tome koliko su kupci čekali ove "
+        "sedmice.",
+        "hr": "Očekivano čekanje: oko {minutes} min, prema tome koliko su kupci čekali ovaj "
+        "tjedan.",
+        "sr": "Očekivano čekanje: oko {minutes} min, prema tome koliko su kupci čekali ove "
+        "nedelje.",
+        "ru": "Ожидаемое время ожидания: около {minutes} мин, по данным о том, сколько ждали "
+        "клиенты на этой неделе.",
+        "fa": "زمان انتظار تقریبی: حدود {minutes} دقیقه، بر اساس مدت انتظار مشتریان در این هفته.",
+    },
+    "queue_no_estimate": {
+        "en": "We can't estimate the wait yet.",
+        "bs": "Vrijeme čekanja još ne možemo procijeniti.",
+        "hr": "Vrijeme čekanja još ne možemo procijeniti.",
+        "sr": "Vreme čekanja još ne možemo da procenimo.",
+        "ru": "Пока мы не можем оценить время ожидания.",
+        "fa": "هنوز نمی‌توانیم زمان انتظار را تخمین بزنیم.",
+    },
+    "agent_joined": {
+        "en": "{agent} joined the conversation.",
+        "bs": "{agent} se pridružio/la razgovoru.",
+        "hr": "{agent} se pridružio/la razgovoru.",
+        "sr": "{agent} se pridružio/la razgovoru.",
+        "ru": "{agent} присоединяется к разговору.",
+        "fa": "{agent} به گفتگو پیوست.",
+    },
+    "agent_transferred": {
+        "en": "You are now talking to {agent}.",
+        "bs": "Sada razgovarate s osobom: {agent}.",
+        "hr": "Sada razgovarate s osobom: {agent}.",
+        "sr": "Sada razgovarate sa osobom: {agent}.",
+        "ru": "Теперь с вами общается {agent}.",
+        "fa": "اکنون با {agent} صحبت می‌کنید.",
+    },
     # The web widget's own texts (served by GET /widget/texts; its greeting is "greet")
     "widget_title": {
         "en": "Brightcart support",
@@ -405,6 +458,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Отправить",
         "fa": "ارسال",
     },
+    "widget_status_queued": {
+        "en": "waiting for a person (position {position})",
+        "bs": "čekate osobu (mjesto {position})",
+        "hr": "čekate osobu (mjesto {position})",
+        "sr": "čekate osobu (mesto {position})",
+        "ru": "ожидание сотрудника (место {position})",
+        "fa": "در انتظار یک همکار (نفر {position})",
+    },
+    "widget_offline": {
+        "en": "offline",
+        "bs": "van mreže",
+        "hr": "izvan mreže",
+        "sr": "van mreže",
+        "ru": "не в сети",
+        "fa": "آفلاین",
+    },
+    "widget_typing": {
+        "en": "{agent} is typing…",
+        "bs": "{agent} piše…",
+        "hr": "{agent} piše…",
+        "sr": "{agent} piše…",
+        "ru": "{agent} печатает…",
+        "fa": "{agent} در حال نوشتن است…",
+    },
     "widget_open": {
         "en": "Open chat",
         "bs": "Otvori razgovor",
@@ -423,6 +500,9 @@ WIDGET_TEXTS = {  # the widget's name for a text → the catalog's key
     "placeholder": "widget_placeholder",
     "send": "widget_send",
     "open": "widget_open",
+    "status_queued": "widget_status_queued",
+    "offline": "widget_offline",
+    "typing": "widget_typing",
     "greeting": "greet",
 }
 RIGHT_TO_LEFT = frozenset({"fa", "ar", "he", "ur", "ps", "yi", "dv", "ckb"})

@@ -149,8 +149,9 @@ class Router:
         await self.store.set_status(message.id, "pending" if waits_for_bot else "to_agent")
         if handoff and self.on_customer_message:
             await self.on_customer_message(handoff.id, message)
-        if not waits_for_bot:
-            return []  # the person answers
+        if not waits_for_bot:  # the person answers; a queued customer hears where they stand
+            ack = await self.handoffs.acknowledge(conversation) if handoff else None
+            return await self._reply(conversation, [ack]) if ack else []
         waiting = t("still_waiting", conversation.language)
         return await self._reply(conversation, [self._system(waiting)])
 

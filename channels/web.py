@@ -270,11 +270,18 @@ class WebChannel(Channel):
         key = f"{self.name}:{session}"
         conversation = await store.conversation(key)
         if conversation is None:
-            return {"session": session, "state": "bot", "messages": [], "more": False}
+            return {
+                "session": session,
+                "state": "bot",
+                "status": {"state": "bot"},
+                "messages": [],
+                "more": False,
+            }
         messages, more = await store.transcript_page(key, before, limit)
         return {
             "session": session,
             "state": conversation.state,
+            "status": await self.router.handoffs.status(conversation),  # the widget's header
             "language": conversation.language,  # the widget shows its texts in it
             "messages": [
                 {
@@ -283,12 +290,21 @@ class WebChannel(Channel):
                     "text": m.text,
                     "length": m.length or len(m.text),
                     "buttons": (m.payload or {}).get("buttons", []),
+                    "agent": ((m.payload or {}).get("custom") or {}).get("agent"),
                     "at": m.created_at.isoformat(),
                 }
                 for m in messages
             ],
             "more": more,
         }
+
+    async def signal(self, chat_id: str, frame: dict[str, Any]) -> None:
+        """Push a frame that is not a message (e.g. `{"type": "typing", "agent"}`)."""
+        for socket in list(self._sockets.get(chat_id, ())):
+            try:
+                await socket.send_json(frame)
+            except Exception:
+                self._sockets[chat_id].discard(socket)
 
     async def _handshake(self, websocket: WebSocket) -> Verified | None:
         """The token from the handshake's Authorization header or the first frame
@@ -332,6 +348,9 @@ class WebChannel(Channel):
         try:
             data = loads_object(raw, "the frame")
             reply_to = data.get("id") if isinstance(data.get("id"), str | int) else None
+            if data.get("type") == "typing":  # the customer is typing: agents may see it
+                await self.router.handoffs.customer_typing(f"{self.name}:{session}")
+                return
             if data.get("type", "message") != "message":
                 raise BadInput('frames look like {"type": "message", "text": "..."}')
             data.setdefault("language", getattr(websocket.state, "language", None))

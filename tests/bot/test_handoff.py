@@ -10,11 +10,14 @@ import pytest
 from bot.auth import AgentDirectory
 from bot.handoff import AGENT_ONLINE, RATING_QUESTION, HandoffError, Handoffs, next_state
 from bot.handoff_context import HandoffViews
+from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.storage.models import Conversation
 from bot.storage.repo import Store
 from tests.conftest import free_port
+
+NO_ESTIMATE = t("queue_no_estimate")
 
 
 def service(store: Store) -> Handoffs:
@@ -79,7 +82,16 @@ async def test_only_the_claiming_agent_replies_and_resolve_asks_for_a_rating(sto
     await handoffs.reply(handoff_id, ana, "It is on its way.")
     await handoffs.resolve(handoff_id, ana, "sent tracking link")
     texts = [m.text for _, batch in delivered for m in batch]
-    assert texts == ["It is on its way.", RATING_QUESTION.format(agent="Ana")]
+    assert texts == [
+        "Ana joined the conversation.",
+        "It is on its way.",
+        RATING_QUESTION.format(agent="Ana"),
+    ]
+    assert delivered[0][1][0].custom == {
+        "agent": "Ana",
+        "status": {"state": "with_agent", "agent": "Ana"},
+    }
+    assert delivered[-1][1][0].custom["status"] == {"state": "bot"}
     assert [b.title for b in delivered[-1][1][0].buttons] == ["1", "2", "3", "4", "5"]
     conversation = await store.conversation("web:c1")
     assert conversation and conversation.state == "bot" and conversation.awaiting_rating
@@ -106,7 +118,11 @@ async def test_customer_is_told_whether_anyone_is_online(store: Store):
     stored = await store.store_incoming(IncomingMessage("web", "x", "hi", Customer("x")))
     handoffs.agents_online = lambda: True
     reply = await handoffs.request(stored.conversation, "requested", 0.0, {})
-    assert reply.text == AGENT_ONLINE
+    assert reply.text == f"{AGENT_ONLINE}\n\nYou are number 1 in the queue. {NO_ESTIMATE}"
+    assert reply.custom == {
+        "handoff": {"reason": "requested"},
+        "status": {"state": "queued", "position": 1, "wait_minutes": None},
+    }
 
 
 async def test_queue_claim_and_transcript_survive_a_restart(store: Store):

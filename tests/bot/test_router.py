@@ -136,12 +136,16 @@ async def test_a_requested_handoff_pauses_rasa_and_routes_to_agents(store: Store
     fake, url = fake_rasa
     router = router_for(store, url)
     replies = await router.handle(msg("handoff please"))
-    assert replies[-1].text == NO_AGENT_ONLINE  # nobody online: the customer is told so
-    assert replies[-1].custom == {"handoff": {"reason": "requested"}}
+    assert replies[-1].text.startswith(NO_AGENT_ONLINE)  # nobody online: the customer is told so
+    assert replies[-1].text.endswith("You are number 1 in the queue. " + t("queue_no_estimate"))
+    assert replies[-1].custom == {
+        "handoff": {"reason": "requested"},
+        "status": {"state": "queued", "position": 1, "wait_minutes": None},
+    }
     assert fake.events == [("web:s1", {"event": "pause"})]
     conversation = await store.conversation("web:s1")
     assert conversation and conversation.state == "queued"
-    assert await router.handle(msg("are you there?")) == []
+    assert await router.handle(msg("are you there?")) == []  # told a moment ago: no spam
     assert [b["message"] for b in fake.received] == ["handoff please"]
     assert (await store.transcript("web:s1"))[-1].status == "to_agent"
 
@@ -158,7 +162,7 @@ async def test_a_silent_assistant_never_leaves_the_customer_without_an_answer(
     assert conversation and conversation.state == "bot"
     # twice in a row: the bot stops trying and hands the conversation to a person
     second = await router.handle(msg("say nothing", "m2"))
-    assert second[-1].custom == {"handoff": {"reason": "unanswered"}}
+    assert second[-1].custom and second[-1].custom["handoff"] == {"reason": "unanswered"}
     conversation = await store.conversation("web:s1")
     assert conversation and conversation.state == "queued"
 

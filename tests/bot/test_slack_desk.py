@@ -148,13 +148,18 @@ def desk_settings(settings: Settings, slack_url: str) -> Settings:
     )
 
 
+def _announcement(message: OutgoingMessage) -> bool:
+    return ((message.custom or {}).get("status") or {}).get("state") == "with_agent"
+
+
 async def start_hub(settings: Settings, delivered: list[tuple[str, OutgoingMessage]]) -> Hub:
     hub = Hub(settings)
     assert hub.desk is not None
     await hub.db.migrate()
 
     async def deliver(conversation: Conversation, messages: list[OutgoingMessage]) -> None:
-        delivered.extend((conversation.key, m) for m in messages)
+        # what agents say and the surveys; "Ana joined" notices are tested in test_queue_status
+        delivered.extend((conversation.key, m) for m in messages if not _announcement(m))
 
     hub.handoffs.deliver = deliver
     await hub.desk.start()

@@ -229,7 +229,7 @@ async def test_no_under_an_answer_logs_the_gap_and_offers_a_person(shop: Shop):
     assert events == ["not_helpful"]
     # the person the bot offered is one click away, as after "that didn't help" in words
     handoff = await shop.says("/ask_human")
-    assert handoff[-1].custom == {"handoff": {"reason": "requested"}}
+    assert handoff[-1].custom and handoff[-1].custom["handoff"] == {"reason": "requested"}
 
 
 async def test_the_answer_buttons_speak_the_customer_language(sqlite_shop: Shop):
@@ -336,8 +336,10 @@ async def test_a_customer_surveyed_recently_is_not_asked_again(shop: Shop):
     await shop.says("4")
     again = await shop.handed_over_and_resolved()
     assert again.text == t("resolved_no_survey", agent="Maria") and again.buttons == []
-    assert again.custom == {
-        "csat": {"handoff": again.custom["csat"]["handoff"], "asked": False, "why": "recent"}
+    assert again.custom and again.custom["csat"] == {
+        "handoff": again.custom["csat"]["handoff"],
+        "asked": False,
+        "why": "recent",
     }
     conversation = await shop.conversation()
     assert not conversation.awaiting_rating

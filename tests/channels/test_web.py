@@ -394,3 +394,46 @@ async def test_a_database_outage_is_a_503_and_an_error_frame_then_it_recovers(si
         await ws.send(json.dumps({"type": "message", "text": "back?"}))  # the same socket
         assert json.loads(await ws.recv())["messages"][0]["text"] == "echo: back?"
     assert (await site.say(chat, "and now?")).json()["messages"][0]["text"] == "echo: and now?"
+
+
+# --- the waiting customer (issue 12) ---------------------------------------------------------
+
+
+async def test_the_transcript_tells_where_the_conversation_stands_and_who_wrote(site: Site):
+    from bot.auth import AgentDirectory
+
+    chat = await site.open()
+    assert (await site.say(chat, "handoff please")).status_code == 200
+    history = (await site.http.get(f"/api/chat/{chat.session}", headers=chat.auth)).json()
+    assert history["status"] == {"state": "queued", "position": 1, "wait_minutes": None}
+    handoffs = site.channel.router.handoffs
+    ana = await AgentDirectory(site.store.db).create("ana", "correct horse", display_name="Ana")
+    conversation = await site.store.conversation(f"web:{chat.session}")
+    assert conversation
+    handoff = await handoffs.open_for(conversation.id)
+    assert handoff
+    events: list[dict] = []
+
+    async def notify(event: dict) -> None:
+        events.append(event)
+
+    handoffs.notify = notify
+    await handoffs.claim(handoff.id, ana)
+    await handoffs.reply(handoff.id, ana, "Hello, Ana here")
+    history = (await site.http.get(f"/api/chat/{chat.session}", headers=chat.auth)).json()
+    assert history["status"] == {"state": "with_agent", "agent": "Ana"}
+    assert [(m["sender"], m["agent"]) for m in history["messages"][-2:]] == [
+        ("system", "Ana"),
+        ("agent", "Ana"),
+    ]
+    async with site.ws() as ws:
+        assert (await authed(ws, chat))["type"] == "ready"
+        events.clear()
+        await ws.send(json.dumps({"type": "typing"}))
+        await ws.send(json.dumps({"type": "message", "text": "thanks", "id": 7}))
+        answered = json.loads(await ws.recv())  # frames are handled in order
+        assert answered["reply_to"] == 7 and answered["messages"] == []  # Ana is there
+        await site.channel.signal(chat.session, {"type": "typing", "agent": "Ana"})
+        assert json.loads(await ws.recv()) == {"type": "typing", "agent": "Ana"}
+    key = f"web:{chat.session}"
+    assert events == [{"type": "typing", "conversation": key, "handoff_id": handoff.id}]
