@@ -45,10 +45,12 @@
   var texts = {  // English until the hub's catalog answers
     title: "Brightcart support", online: "online", connecting: "connecting\u2026",
     reconnecting: "reconnecting\u2026", placeholder: "Type your question\u2026", send: "Send",
-    open: "Open chat", greeting: "Hi! I'm the Brightcart assistant. Ask me about orders, delivery, returns, payments or your account.",
+    open: "Open chat", offline: "offline", status_queued: "waiting for a person (position {position})",
+    typing: "{agent} is typing\u2026", greeting: "Hi! I'm the Brightcart assistant. Ask me about orders, delivery, returns, payments or your account.",
     dir: "ltr", lang: "en",
   };
-  var statusKey = "connecting";
+  var statusKey = "connecting";  // the socket: connecting | offline, or online once ready
+  var where = { state: "bot" };  // the conversation (from the hub): bot | queued | with_agent
 
   var css = document.createElement("style");
   css.textContent = [
@@ -57,6 +59,9 @@
     "#sb-panel.open{display:flex}",
     "#sb-head{background:#2457d6;color:#fff;padding:12px 14px;font-weight:600}",
     "#sb-status{font-weight:400;font-size:12px;opacity:.85}",
+    ".sb-name{display:block;font-size:11px;font-weight:600;color:#2b6b3f;margin-bottom:2px}",
+    "#sb-typing{font-size:12px;color:#5b6478;padding:2px 12px;min-height:16px;background:#f5f7fb}",
+    ".sb-buttons button:disabled{opacity:.5;cursor:default}",
     "#sb-log{flex:1;overflow-y:auto;padding:12px;background:#f5f7fb;display:flex;flex-direction:column;align-items:flex-start}",
     ".sb-msg{margin:6px 0;padding:8px 11px;border-radius:10px;max-width:85%;white-space:pre-wrap;word-wrap:break-word}",
     ".sb-customer{background:#2457d6;color:#fff;align-self:flex-end}",  /* the panel's end: right, or left in Persian */
@@ -79,16 +84,33 @@
   var status = el("div", { id: "sb-status" }, texts.connecting);
   head.appendChild(title); head.appendChild(status);
   var log = el("div", { id: "sb-log", "aria-live": "polite" });
+  var typing = el("div", { id: "sb-typing", "aria-live": "polite" });
   var form = el("form", { id: "sb-form" });
   var input = el("input", { id: "sb-input", placeholder: texts.placeholder, maxlength: "4000", autocomplete: "off" });
   var send = el("button", { id: "sb-send", type: "submit" }, texts.send);
   form.appendChild(input); form.appendChild(send);
-  panel.appendChild(head); panel.appendChild(log); panel.appendChild(form);
+  panel.appendChild(head); panel.appendChild(log); panel.appendChild(typing); panel.appendChild(form);
   document.body.appendChild(launch); document.body.appendChild(panel);
   launch.onclick = function () { panel.classList.toggle("open"); if (panel.classList.contains("open")) input.focus(); };
   if (script && script.dataset.open === "true") panel.classList.add("open");
 
-  function setStatus(key) { statusKey = key; status.textContent = texts[key]; }
+  // The header tells the truth: the socket's state, else where the conversation stands.
+  function setStatus(key) { statusKey = key; renderStatus(); }
+  function setWhere(s) { if (s && s.state) { where = s; renderStatus(); } }
+  function renderStatus() {
+    var text = texts[statusKey];
+    if (statusKey === "online" && where.state === "queued")
+      text = texts.status_queued.replace("{position}", String(where.position || 1));
+    else if (statusKey === "online" && where.state === "with_agent" && where.agent) text = where.agent;
+    status.textContent = text;
+    status.setAttribute("data-state", statusKey === "online" ? where.state : statusKey);
+  }
+  var typingTimer = null;
+  function agentTyping(name) {
+    typing.textContent = texts.typing.replace("{agent}", name || "");
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { typing.textContent = ""; }, 4000);
+  }
 
   // The widget's own texts and direction in a language, from the hub's catalog.
   var shownLanguage = null;
@@ -142,11 +164,17 @@
     });
   }
 
-  function show(sender, text, buttons) {
+  // Only the newest message's buttons can be clicked; older ones stay visible but disabled.
+  function retireButtons() {
+    log.querySelectorAll(".sb-buttons button").forEach(function (b) { b.disabled = true; });
+  }
+  function show(sender, text, buttons, agent) {
     if (text) {
       var bubble = el("div", { class: "sb-msg sb-" + sender, "data-sender": sender, dir: "auto" });
+      if (sender === "agent" && agent) bubble.appendChild(el("span", { class: "sb-name", dir: "auto" }, agent));
       render(bubble, text);
       log.appendChild(bubble);
+      if (sender === "agent") typing.textContent = "";
     }
     if (buttons && buttons.length) {
       var row = el("div", { class: "sb-buttons" });
@@ -159,13 +187,18 @@
     }
     log.scrollTop = log.scrollHeight;
   }
+  function showMessage(m) {
+    var custom = m.custom || {};
+    show(m.sender || "bot", m.text, m.buttons, m.agent || custom.agent);
+    if (custom.status) setWhere(custom.status);
+  }
 
   var socket, queue = [], counter = 0, ready = false;
   function connect() {
     ready = false;
     socket = new WebSocket(origin.replace(/^http/, "ws") + "/ws");
     socket.onopen = function () { socket.send(JSON.stringify({ type: "auth", token: creds.token, language: lang })); };
-    socket.onclose = function () { ready = false; setStatus("reconnecting"); setTimeout(reconnect, 2000); };
+    socket.onclose = function () { ready = false; setStatus("offline"); setTimeout(reconnect, 2000); };
     socket.onmessage = function (event) {
       var frame; try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame.type === "ready") {
@@ -173,8 +206,10 @@
         while (queue.length) socket.send(queue.shift());
       } else if (frame.type === "messages") {
         if (frame.language) useLanguage(frame.language);  // the conversation's language
-        frame.messages.forEach(function (m) { show(m.sender || "bot", m.text, m.buttons); });
+        if (frame.messages.length) retireButtons();
+        frame.messages.forEach(showMessage);
       }
+      else if (frame.type === "typing") agentTyping(frame.agent);
       else if (frame.type === "error" && frame.status === 401) { creds = null; localStorage.removeItem(key); }
       else if (frame.type === "error") show("error", frame.error);
     };
@@ -184,10 +219,20 @@
   }
 
   function submit(payload, shown) {
+    retireButtons();
     show("customer", shown || payload);
     var frame = JSON.stringify({ type: "message", text: payload, id: creds ? creds.session + "-" + Date.now() + "-" + (counter++) : undefined, language: lang });
     if (socket && ready) socket.send(frame); else queue.push(frame);
   }
+
+  // The customer is typing: told to the hub at most every 3 s (agents may see it).
+  var lastTyping = 0;
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (!input.value.trim() || now - lastTyping < 3000 || !socket || !ready) return;
+    lastTyping = now;
+    socket.send(JSON.stringify({ type: "typing" }));
+  });
 
   form.onsubmit = function (e) {
     e.preventDefault();
@@ -210,8 +255,11 @@
     return creds ? restore(creds) : openSession().then(function () { return null; });
   }).then(function (history) {
     if (history && history.language) useLanguage(history.language);
+    if (history && history.status) setWhere(history.status);
     if (history && history.messages.length) {
-      history.messages.forEach(function (m) { show(m.sender === "customer" ? "customer" : m.sender, m.text, []); });
+      // buttons survive a reload: those of the newest message (older ones were answered)
+      var last = history.messages.length - 1;
+      history.messages.forEach(function (m, i) { show(m.sender, m.text, i === last ? m.buttons || [] : [], m.agent); });
     } else greet();
   }).catch(function () { greet(); }).then(reconnect);
 })();
