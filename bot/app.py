@@ -22,6 +22,7 @@ from bot.hub import Hub
 from bot.knowledge_api import build_knowledge_api
 from bot.reports_api import build_reports_api
 from bot.safe_json import BadInput, loads_object
+from bot.typing_api import build_typing_api
 
 log = logging.getLogger(__name__)
 
@@ -96,4 +97,5 @@ def create_app(hub: Hub) -> FastAPI:
     )
     app.include_router(build_knowledge_api(access, hub.kb, hub.writers, hub.gaps))
     app.include_router(build_reports_api(access, hub.reports))
+    app.include_router(build_typing_api(access, hub.handoffs))  # "Ana is typing…"
     return app
