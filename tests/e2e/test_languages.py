@@ -32,9 +32,10 @@ async def test_asking_for_a_person_in_another_language_hands_over_in_that_langua
     messages = await chat(running, session, text)  # the channel gave no language
     assert any((m.get("custom") or {}).get("handoff") for m in messages)
     assert messages[-1]["text"].startswith(t("no_agent_online", language))
-    assert t("queue_position", language, position=1) in messages[-1]["text"]
     conversation = await running.hub.store.conversation(f"web:{session}")
     assert conversation is not None and conversation.language == language
+    position = (await running.hub.handoffs.status(conversation))["position"]
+    assert t("queue_position", language, position=position) in messages[-1]["text"]
     handoff = await running.hub.handoffs.open_for(conversation.id)
     assert handoff is not None and handoff.reason == "requested"
 
