@@ -70,6 +70,9 @@ class Reports:
                 await conn.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
                 # the covering index beats reading the table (SSDs: random reads are cheap)
                 await conn.execute(text("SET LOCAL random_page_cost = 1.1"))
+                # a report's queries already run side by side; a parallel plan here builds the
+                # same hash table in every worker
+                await conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
             yield conn
 
     async def fetch(self, query: Executable) -> Rows:
