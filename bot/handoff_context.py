@@ -31,7 +31,7 @@ REASON_TEXT = {
     "policy": "policy question",
     "bot_error": "bot error",
     "unanswered": "bot could not answer",
-    "requested": "asked for a person",
+    "requested": "requested a person",
 }
 
 

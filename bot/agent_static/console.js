@@ -8,7 +8,17 @@
   var state = {
     me: null,          // {id, username, display_name, role}
     csrf: null,
-    queue: [],         // handoffs as the API sorts them
+    queue: [],         // the handoffs of the current view, as the API sorts them
+    view: "open",      // mine | unassigned | open | resolved
+    q: "",             // search over transcripts and notes
+    label: "",         // label filter
+    limit: 50,         // how many of the view are shown ("Show more" adds a page)
+    counts: {},        // handoffs in every view (same search and label)
+    viewers: {},       // handoff id -> [{username, display_name}] who have it open
+    unassigned: null,  // ids of queued handoffs already known (to notify about new ones)
+    sound: true,
+    held: {},
+    drafted: {},       // handoff ids saved as article drafts          // handoff ids this agent has had (to tell a transfer away)
     queueAt: 0,        // Date.now() when the queue was fetched (to tick waiting times)
     openId: null,      // id of the handoff in the context panel
     detail: null,      // the last GET /handoffs/{id} answer for openId
@@ -59,14 +69,18 @@
 
   // ---------------------------------------------------------------- formatting
 
-  function duration(seconds) {
+  // "waiting 12 min": the wait as the priority reads it
+  function waitText(seconds) {
     seconds = Math.max(0, Math.floor(Number(seconds) || 0));
-    if (seconds < 60) return seconds + "s";
+    if (seconds < 60) return "waiting " + seconds + " s";
     var m = Math.floor(seconds / 60);
-    if (m < 60) return m + "m " + (seconds % 60) + "s";
+    if (m < 60) return "waiting " + m + " min";
     var h = Math.floor(m / 60);
-    if (h < 24) return h + "h " + (m % 60) + "m";
-    return Math.floor(h / 24) + "d " + (h % 24) + "h";
+    if (h < 48) return "waiting " + h + " h" + (m % 60 ? " " + (m % 60) + " min" : "");
+    return "waiting " + Math.floor(h / 24) + " d";
+  }
+  function priorityText(h, seconds) {
+    return (h.reason_text || String(h.reason || "").replace(/_/g, " ")) + " \u00b7 " + waitText(seconds);
   }
 
   function parseDate(value) {
@@ -196,7 +210,12 @@
     $("admin-replies").hidden = agent.role !== "admin";
     $("to-reports").hidden = agent.role !== "supervisor" && agent.role !== "admin";  // reports page
     closeContext();
+    state.unassigned = null;
+    try { state.sound = localStorage.getItem("sb-sound") !== "off"; } catch (e) { state.sound = true; }
+    renderAlerts();
     loadQueue();
+    loadLabels();
+    checkNewHandoffs();
     loadAgents();
     loadReplies();
     connect();
@@ -239,10 +258,23 @@
 
   // ---------------------------------------------------------------- queue
 
+  function viewPath() {
+    var params = ["view=" + encodeURIComponent(state.view), "limit=" + state.limit];
+    if (state.q) params.push("q=" + encodeURIComponent(state.q));
+    if (state.label) params.push("label=" + encodeURIComponent(state.label));
+    return "/handoffs?" + params.join("&");
+  }
+
+  var queueSeq = 0;
   function loadQueue() {
-    return api("GET", "/queue").then(function (r) {
-      if (!r.ok) { failed(r, "Queue"); return; }
+    var seq = ++queueSeq;
+    return api("GET", viewPath()).then(function (r) {
+      if (seq !== queueSeq) return;  // a newer view or search won
+      if (!r.ok) { failed(r, "Inbox"); return; }
       state.queue = Array.isArray(r.data.handoffs) ? r.data.handoffs : [];
+      state.counts = r.data.counts || {};
+      if (r.data.viewers && typeof r.data.viewers === "object") { state.viewers = r.data.viewers; renderViewers(); }
+      state.more = r.data.next_offset !== null && r.data.next_offset !== undefined;
       state.queueAt = Date.now();
       renderQueue();
       // the open conversation changed hands (claimed, transferred, resolved elsewhere)?
@@ -268,21 +300,33 @@
         tabindex: "0",
         role: "button",
       });
+      var resolved = h.status === "resolved";
       var top = el("div", { class: "qi-top" });
       top.appendChild(el("span", { class: "qi-name" }, h.customer_name || "Anonymous customer"));
-      top.appendChild(el("span", { class: "qi-wait", "data-waiting": h.waiting_seconds }, duration(h.waiting_seconds)));
+      if (resolved) top.appendChild(el("span", { class: "qi-when" }, timeOf(h.resolved_at)));
       row.appendChild(top);
 
       var meta = el("div", { class: "qi-meta" });
-      meta.appendChild(el("span", { class: "prio", title: "Priority" }, "P " + str(h.priority)));
-      meta.appendChild(el("span", { class: "reason reason-" + String(h.reason || "").replace(/[^a-z_]/gi, ""), title: "Reason" }, h.reason));
+      var reasonClass = "reason-" + String(h.reason || "").replace(/[^a-z_]/gi, "");
+      if (resolved) meta.appendChild(el("span", { class: "reason " + reasonClass, title: "Reason" }, h.reason_text || h.reason));
+      else meta.appendChild(el("span", { class: "prio " + reasonClass, title: "Why and how long (sorted by priority)", "data-waiting": h.waiting_seconds, "data-reason-text": h.reason_text || h.reason }, priorityText(h, h.waiting_seconds)));
       meta.appendChild(el("span", { class: "channel", title: "Channel" }, h.channel));
       if (h.language) meta.appendChild(el("span", { class: "lang", title: "Language" }, h.language));
+      (Array.isArray(h.labels) ? h.labels : []).forEach(function (l) { meta.appendChild(el("span", { class: "qlabel", title: "Label" }, l)); });
       row.appendChild(meta);
 
       row.appendChild(el("div", { class: "qi-last" }, h.last_message || "(no message)"));
-      var owner = h.agent ? (mine ? "Claimed by you" : "Claimed by " + agentName(h.agent)) : "Waiting for an agent";
-      row.appendChild(el("div", { class: "qi-owner" + (mine ? " mine" : h.agent ? " claimed" : "") }, owner));
+      if (resolved) {
+        var rating = h.rating;
+        row.appendChild(el("div", { class: "qi-rating" + (rating && rating.score <= 2 ? " low" : "") },
+          rating ? "Rated " + rating.score + "/5" + (rating.comment ? ": \u201c" + rating.comment + "\u201d" : "")
+            : h.survey_skipped ? "Resolved without survey" : "No rating yet"));
+        if (h.resolution_note) row.appendChild(el("div", { class: "qi-note" }, "Note: " + h.resolution_note));
+      }
+      var owner = resolved ? "Resolved by " + agentName(h.agent) : h.agent ? (mine ? "Claimed by you" : "Claimed by " + agentName(h.agent)) : "Waiting for an agent";
+      var viewing = (state.viewers[String(h.id)] || []).filter(function (v) { return !state.me || v.username !== state.me.username; });
+      if (viewing.length) owner += " \u00b7 " + viewing.map(function (v) { return v.display_name || v.username; }).join(", ") + " viewing";
+      row.appendChild(el("div", { class: "qi-owner" + (resolved ? "" : mine ? " mine" : h.agent ? " claimed" : "") }, owner));
 
       row.addEventListener("click", function () { openHandoff(h.id); });
       row.addEventListener("keydown", function (e) {
@@ -291,20 +335,141 @@
       list.appendChild(row);
       if (focusedId !== null && String(h.id) === focusedId) row.focus();
     });
-    setText("queue-count", state.queue.length, "0");
-    $("queue-empty").hidden = state.queue.length > 0;
-    var waiting = state.queue.filter(function (h) { return h.status === "queued"; }).length;
+    setText("queue-count", state.counts[state.view] !== undefined ? state.counts[state.view] : state.queue.length, "0");
+    var views = document.querySelectorAll("#views .view");
+    for (var i = 0; i < views.length; i++) {
+      var name = views[i].getAttribute("data-view");
+      views[i].setAttribute("aria-pressed", name === state.view ? "true" : "false");
+      views[i].querySelector(".count").textContent = String(state.counts[name] || 0);
+    }
+    var empty = $("queue-empty");
+    empty.hidden = state.queue.length > 0;
+    empty.textContent = state.q || state.label ? "Nothing matches." : state.view === "resolved" ? "Nothing resolved yet."
+      : state.view === "mine" ? "You have no open conversations." : "No one is waiting. Nice.";
+    $("queue-more").hidden = !state.more;
+    var waiting = state.counts.unassigned || 0;
     document.title = (waiting ? "(" + waiting + ") " : "") + "Agent console — supportbot";
   }
 
   function tick() {
     if (!state.queueAt) return;
     var elapsed = (Date.now() - state.queueAt) / 1000;
-    var cells = document.querySelectorAll("#queue .qi-wait");
+    var cells = document.querySelectorAll("#queue .prio");
     for (var i = 0; i < cells.length; i++) {
       var base = Number(cells[i].getAttribute("data-waiting")) || 0;
-      cells[i].textContent = duration(base + elapsed);
+      cells[i].textContent = priorityText({ reason_text: cells[i].getAttribute("data-reason-text") }, base + elapsed);
     }
+  }
+
+  function setView(view) {
+    if (view === state.view) return;
+    state.view = view;
+    state.limit = 50;
+    loadQueue();
+  }
+
+  var searchTimer = null;
+  function onSearch() {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(function () {
+      var q = $("search").value.trim();
+      var label = $("label-filter").value;
+      if (q === state.q && label === state.label) return;
+      state.q = q;
+      state.label = label;
+      state.limit = 50;
+      loadQueue();
+    }, 250);
+  }
+
+  function loadLabels() {
+    return api("GET", "/labels").then(function (r) {
+      if (!r.ok) return;
+      var labels = Array.isArray(r.data.labels) ? r.data.labels : [];
+      var select = $("label-filter");
+      var current = select.value;
+      clear(select);
+      select.appendChild(el("option", { value: "" }, "All labels"));
+      var options = $("label-options");
+      clear(options);
+      labels.forEach(function (l) {
+        select.appendChild(el("option", { value: l.label }, l.label + " (" + l.conversations + ")"));
+        options.appendChild(el("option", { value: l.label }));
+      });
+      if (current && !labels.some(function (l) { return l.label === current; })) {
+        select.appendChild(el("option", { value: current }, current));
+      }
+      select.value = current;
+    });
+  }
+
+  // ---------------------------------------------------------------- new handoffs: notify
+
+  // A queued handoff not seen before, while this tab is in the background: a desktop
+  // notification (once the agent allowed them) and a short beep made here (no audio file).
+  function checkNewHandoffs() {
+    return api("GET", "/handoffs?view=unassigned&limit=200").then(function (r) {
+      if (!r.ok) return;
+      var list = Array.isArray(r.data.handoffs) ? r.data.handoffs : [];
+      var known = state.unassigned;
+      state.unassigned = {};
+      list.forEach(function (h) { state.unassigned[String(h.id)] = true; });
+      if (known === null) return;  // the first look: nothing is new
+      var fresh = list.filter(function (h) { return !known[String(h.id)]; });
+      if (!fresh.length || !document.hidden) return;
+      if (state.sound) beep();
+      if (window.Notification && Notification.permission === "granted") {
+        var h = fresh[0];
+        try {
+          var n = new Notification("New handoff: " + (h.customer_name || "a customer"), {
+            body: priorityText(h, h.waiting_seconds) + (fresh.length > 1 ? " (+" + (fresh.length - 1) + " more)" : ""),
+            tag: "handoff-" + h.id,
+          });
+          n.onclick = function () { window.focus(); openHandoff(h.id); n.close(); };
+        } catch (e) { /* notifications unavailable here */ }
+      }
+    });
+  }
+
+  var audio = null;
+  function beep() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      audio = audio || new Ctx();
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      osc.type = "sine";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.0001, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.2, audio.currentTime + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.25);
+      osc.connect(gain);
+      gain.connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.3);
+      state.beeps = (state.beeps || 0) + 1;
+      document.body.setAttribute("data-beeps", String(state.beeps));
+    } catch (e) { /* no sound here */ }
+  }
+
+  function renderAlerts() {
+    var sound = $("sound-toggle");
+    sound.textContent = state.sound ? "Sound on" : "Sound off";
+    sound.setAttribute("aria-pressed", state.sound ? "true" : "false");
+    $("notify-enable").hidden = !(window.Notification && Notification.permission === "default");
+  }
+
+  function onSoundToggle() {
+    state.sound = !state.sound;
+    try { localStorage.setItem("sb-sound", state.sound ? "on" : "off"); } catch (e) { /* private mode */ }
+    if (state.sound) beep();  // a sample, and browsers let audio start after a click
+    renderAlerts();
+  }
+
+  function onNotifyEnable() {
+    if (!window.Notification) return;
+    Promise.resolve(Notification.requestPermission()).then(renderAlerts, renderAlerts);
   }
 
   // ---------------------------------------------------------------- agents & saved replies
@@ -396,8 +561,16 @@
 
   // ---------------------------------------------------------------- context panel
 
+  function sendViewing() {
+    if (state.socket && state.socket.readyState === 1) {
+      var id = state.openId === null ? null : Number(state.openId);
+      try { state.socket.send(JSON.stringify({ type: "viewing", handoff_id: id })); } catch (e) { /* reconnects */ }
+    }
+  }
+
   function closeContext() {
     state.openId = null;
+    sendViewing();
     state.detail = null;
     $("context-body").hidden = true;
     $("context-empty").hidden = false;
@@ -408,6 +581,8 @@
     var switching = String(id) !== String(state.openId);
     state.openId = id;
     if (switching) {
+      sendViewing();
+      $("label-text").value = "";
       loadReplies();
       $("reply-text").value = "";
       $("note-text").value = "";
@@ -448,7 +623,7 @@
 
     setText("ctx-customer", c.name || h.customer_name, "Anonymous customer");
     setText("ctx-reason", h.reason);
-    setText("ctx-priority", h.priority);
+    setText("ctx-priority", h.status === "resolved" ? h.reason_text : h.priority_text);
     setText("ctx-channel", h.channel || c.channel);
     setText("ctx-language", h.language);
     applyDirection(h.language);
@@ -485,6 +660,71 @@
 
     renderTranscript(Array.isArray(d.transcript) ? d.transcript : [], scrollToEnd);
     renderNotes(Array.isArray(d.notes) ? d.notes : []);
+    renderLabels(Array.isArray(d.labels) ? d.labels : []);
+    renderOutcome(h, d.rating);
+    renderViewers();
+  }
+
+  function renderOutcome(h, rating) {
+    $("outcome").hidden = h.status !== "resolved";
+    setText("out-rating", rating ? rating.score + "/5" : h.survey_skipped ? "not asked (resolved without survey)" : "not rated yet");
+    setText("out-comment", rating && rating.comment ? rating.comment : "", "none");
+    setText("out-note", h.resolution_note, "none");
+  }
+
+  function renderViewers() {
+    var box = $("ctx-viewers");
+    var others = (state.viewers[String(state.openId)] || []).filter(function (v) {
+      return !state.me || v.username !== state.me.username;
+    });
+    box.hidden = !others.length;
+    box.textContent = others.length
+      ? others.map(function (v) { return v.display_name || v.username; }).join(", ") + (others.length > 1 ? " are viewing" : " is viewing")
+      : "";
+  }
+
+  function renderLabels(labels) {
+    var list = $("labels");
+    clear(list);
+    if (!labels.length) list.appendChild(el("li", { class: "none" }, "no labels"));
+    labels.forEach(function (label) {
+      var item = el("li", { "data-label": label });
+      item.appendChild(el("span", null, label));
+      var remove = el("button", { type: "button", class: "label-remove", title: "Remove label " + label, "aria-label": "Remove label " + label }, "\u00d7");
+      remove.addEventListener("click", function () { onLabelRemove(label); });
+      item.appendChild(remove);
+      list.appendChild(item);
+    });
+  }
+
+  function labelsChanged(id, labels) {
+    if (state.detail && String(id) === String(state.openId)) {
+      state.detail.labels = labels;
+      renderLabels(labels);
+    }
+    loadLabels();
+    refreshQueueSoon();
+  }
+
+  function onLabelAdd(event) {
+    event.preventDefault();
+    var id = state.openId;
+    var text = $("label-text").value.trim();
+    if (id === null || !text) { $("label-text").focus(); return; }
+    withButton($("label-add"), api("POST", "/handoffs/" + encodeURIComponent(id) + "/labels", { label: text })).then(function (r) {
+      if (failed(r, "Label")) return;
+      $("label-text").value = "";
+      labelsChanged(id, r.data.labels || []);
+    });
+  }
+
+  function onLabelRemove(label) {
+    var id = state.openId;
+    if (id === null) return;
+    api("DELETE", "/handoffs/" + encodeURIComponent(id) + "/labels/" + encodeURIComponent(label)).then(function (r) {
+      if (failed(r, "Label")) return;
+      labelsChanged(id, r.data.labels || []);
+    });
   }
 
   // The customer's language decides the direction of the transcript and the reply box:
@@ -512,8 +752,11 @@
       : status === "resolved" ? "Resolved" : status === "queued" ? "Waiting for an agent" : status);
 
     var claim = $("claim");
-    claim.disabled = mine || status === "resolved";
-    claim.textContent = mine ? "Claimed" : "Claim";
+    // handed over by this agent (a transfer, live from the socket): no active Claim any more
+    if (mine) state.held[String(h.id)] = true;
+    var handedOver = status === "claimed" && !mine && !!state.held[String(h.id)];
+    claim.disabled = mine || status === "resolved" || handedOver;
+    claim.textContent = mine ? "Claimed" : handedOver ? "Transferred to " + agentName(h.agent) : "Claim";
     claim.title = status === "claimed" && !mine ? "Claimed by " + agentName(h.agent) : "";
 
     var canAct = mine;
@@ -529,7 +772,7 @@
     $("resolve-quiet").disabled = $("resolve").disabled;
     $("resolve-note").disabled = $("resolve").disabled;
     $("draft-offer").hidden = status !== "resolved";
-    $("save-draft").disabled = false;
+    $("save-draft").disabled = !!state.drafted[String(h.id)];  // made once per handoff
     $("transfer").disabled = status !== "claimed" || !(mine || isAdmin);
     $("transfer-agent").disabled = $("transfer").disabled;
   }
@@ -650,14 +893,15 @@
       if (String(q.id) === String(h.id)) { found = true; return Object.assign({}, q, h); }
       return q;
     });
-    if (found && (h.status === "resolved")) {
+    if (found && h.status === "resolved" && state.view !== "resolved") {
       state.queue = state.queue.filter(function (q) { return String(q.id) !== String(h.id); });
     }
     renderQueue();
     if (state.detail && String(h.id) === String(state.openId)) {
       state.detail.handoff = Object.assign({}, state.detail.handoff, h);
       renderHandoffState(state.detail.handoff);
-      setText("ctx-priority", state.detail.handoff.priority);
+      var cur = state.detail.handoff;
+      setText("ctx-priority", cur.status === "resolved" ? cur.reason_text : cur.priority_text);
       setText("ctx-reason", state.detail.handoff.reason);
     }
   }
@@ -751,6 +995,7 @@
     if (id === null) return;
     withButton($("save-draft"), api("POST", "/api/knowledge/drafts", { handoff_id: Number(id) })).then(function (r) {
       if (failed(r, "Draft")) return;
+      state.drafted[String(id)] = true;
       $("save-draft").disabled = true;
       flash(r.data.created ? "Saved as a draft for the writers: " + str(r.data.draft && r.data.draft.title)
         : "This conversation is already a draft for the writers.", "info");
@@ -808,6 +1053,8 @@
       setConn(true);
       // catch up on anything missed while disconnected
       loadQueue();
+      checkNewHandoffs();
+      sendViewing();
       if (state.openId !== null) loadDetail(false);
     };
     socket.onmessage = function (event) {
@@ -855,6 +1102,11 @@
     clearTimeout(queueTimer);
     queueTimer = setTimeout(loadQueue, 150);
   }
+  var newTimer = null;
+  function checkNewSoon() {
+    clearTimeout(newTimer);
+    newTimer = setTimeout(checkNewHandoffs, 200);
+  }
   function refreshDetailSoon() {
     clearTimeout(detailTimer);
     detailTimer = setTimeout(function () { loadDetail(false); }, 400);
@@ -864,6 +1116,15 @@
     if (!ev || typeof ev !== "object") return;
     if (ev.type === "queue") {
       refreshQueueSoon();
+      // a transfer or a claim elsewhere: the open conversation's buttons follow at once
+      if (state.openId !== null) refreshDetailSoon();
+      checkNewSoon();
+    } else if (ev.type === "presence") {
+      state.viewers = ev.viewers && typeof ev.viewers === "object" ? ev.viewers : {};
+      renderViewers();
+      renderQueue();
+    } else if (ev.type === "labels") {
+      labelsChanged(ev.handoff_id, Array.isArray(ev.labels) ? ev.labels : []);
     } else if (ev.type === "message") {
       if (state.openId !== null && String(ev.handoff_id) === String(state.openId) && state.detail) {
         appendMessage(ev.message);
@@ -898,6 +1159,17 @@
     $("save-draft").addEventListener("click", onSaveDraft);
     $("saved-replies").addEventListener("change", onSavedReply);
     $("saved-add").addEventListener("click", onSavedAdd);
+    var viewButtons = document.querySelectorAll("#views .view");
+    for (var i = 0; i < viewButtons.length; i++) {
+      viewButtons[i].addEventListener("click", function (e) { setView(e.currentTarget.getAttribute("data-view")); });
+    }
+    $("search-form").addEventListener("submit", function (e) { e.preventDefault(); onSearch(); });
+    $("search").addEventListener("input", onSearch);
+    $("label-filter").addEventListener("change", onSearch);
+    $("queue-more").addEventListener("click", function () { state.limit = Math.min(200, state.limit + 50); loadQueue(); });
+    $("label-form").addEventListener("submit", onLabelAdd);
+    $("sound-toggle").addEventListener("click", onSoundToggle);
+    $("notify-enable").addEventListener("click", onNotifyEnable);
     setInterval(tick, 1000);
 
     api("GET", "/me").then(function (r) {
