@@ -48,7 +48,7 @@ run: install
 	$(VENV)/bin/supportbot run
 
 test: install browser
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q --durations=25
 
 bench: install
 	$(VENV)/bin/python bench/kb_banking77.py
