@@ -15,6 +15,9 @@ class Customer:
     external_id: str
     display_name: str | None = None
     language: str | None = None
+    email: str | None = None  # when the customer or the shop gave it
+    # what the shop passes about the customer (plan, order number, page URL), strings only
+    attributes: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,10 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(255))
     # satisfaction surveys ask one customer at most once per SURVEY_EVERY_DAYS
     last_surveyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # what the shop passed to the widget (plan, order number, page URL): bot/customers.py
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # an agent merged this profile into another one (reversible: customer_merges)
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -189,6 +193,11 @@ class Agent(Base):
     role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | writer | admin
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # routing (bot/routing.py): language tags and skills, capacity, team
+    languages: Mapped[list[Any] | None] = mapped_column(JSON)
+    skills: Mapped[list[Any] | None] = mapped_column(JSON)
+    max_open: Mapped[int | None] = mapped_column(Integer)  # None: the ROUTING_MAX_OPEN default
+    team: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuthSession(Base):
@@ -248,6 +257,11 @@ class Handoff(Base):
     )
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # routing (bot/routing.py): the team, queued while it was closed, the agent picked
+    team: Mapped[str | None] = mapped_column(String(64))
+    out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    offered_to: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
+    offered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Note(Base):
