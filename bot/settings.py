@@ -43,6 +43,13 @@ def _not_negative(raw: str) -> float:
     return value
 
 
+def _capacity(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 1000:
+        raise ValueError("expected 0 (never auto-assign) to 1000 open conversations")
+    return value
+
+
 def _positive(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -83,6 +90,12 @@ class Settings:
     # Messages and handoff
     max_message_chars: int = 4000
     frustration_threshold: float = 0.7
+    # Business hours and routing (bot/hours.py, bot/routing.py): opening hours per team from
+    # this YAML file (none: one team, always open); online agents get queued handoffs claimed
+    # for them, at most ROUTING_MAX_OPEN open conversations each (their own max_open wins)
+    teams_file: Path = ROOT / "teams.yml"
+    routing_auto_assign: bool = True
+    routing_max_open: int = 5
     # Satisfaction surveys: a customer asked "how did we do?" is not asked again for this many
     # days (0: after every resolved handoff); NPS (0-10) at most once per NPS_EVERY_DAYS (0: off)
     survey_every_days: float = 7.0
@@ -94,6 +107,7 @@ class Settings:
     # Web chat: the shop's secret for identity verification (HMAC-SHA256 of the user id)
     identity_secret: str = ""
     web_session_days: int = 90  # a widget's token lapses after this many days unused
+    widget_settings_file: str = ""  # the widget's branding (JSON/YAML) at GET /widget/settings
     # Telegram (the channel is on when a token is set)
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org/bot"  # a local fake in tests
@@ -159,6 +173,9 @@ ENV: dict[str, tuple[str, Any]] = {
     "SUPPORTED_LANGUAGES": ("supported_languages", parse_languages),
     "MAX_MESSAGE_CHARS": ("max_message_chars", int),
     "FRUSTRATION_THRESHOLD": ("frustration_threshold", float),
+    "TEAMS_FILE": ("teams_file", Path),
+    "ROUTING_AUTO_ASSIGN": ("routing_auto_assign", _bool),
+    "ROUTING_MAX_OPEN": ("routing_max_open", _capacity),
     "SURVEY_EVERY_DAYS": ("survey_every_days", _not_negative),
     "NPS_EVERY_DAYS": ("nps_every_days", _not_negative),
     "SUPPORTBOT_SECURE_COOKIES": ("secure_cookies", _bool),
@@ -166,6 +183,7 @@ ENV: dict[str, tuple[str, Any]] = {
     "MAX_FRAME_BYTES": ("max_frame_bytes", _positive),
     "IDENTITY_SECRET": ("identity_secret", str),
     "WEB_SESSION_DAYS": ("web_session_days", int),
+    "WIDGET_SETTINGS_FILE": ("widget_settings_file", str),
     "TELEGRAM_TOKEN": ("telegram_token", str),
     "TELEGRAM_API_URL": ("telegram_api_url", str),
     "TELEGRAM_WEBHOOK_URL": ("telegram_webhook_url", str),

@@ -1,5 +1,9 @@
 """The web channel: an embeddable widget over a websocket, a demo page, and the chat API.
 
+The page may say who the customer is (name, e-mail, attributes: `{"type": "identify"}` on the
+socket, or the same fields with a message); the shop brands the widget with a settings file
+served at GET /widget/settings (channels/web_branding.py).
+
 Every web conversation is opened with a server-issued credential (`POST /api/chat/sessions`):
 later calls carry its token as `Authorization: Bearer <token>`, and a websocket sends it in its
 first frame (or its handshake header), never in a URL.
@@ -25,6 +29,8 @@ from bot.safe_json import BadInput, check_string, loads_object
 from bot.storage.db import StorageUnavailable
 from bot.web_sessions import Identity, Issued, Verified, WebSessions
 from channels.base import Channel
+from channels.web_branding import BrandingFile
+from channels.web_identity import PageIdentity, page_identity
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "web_static"
@@ -53,6 +59,8 @@ CHAT_BODY = _body(
         "session": STRING,
         "id": {"anyOf": [STRING, {"type": "integer"}]},
         "name": STRING,
+        "email": STRING,
+        "attributes": {"type": "object", "additionalProperties": STRING, "maxProperties": 20},
         "language": STRING,
     },
     ["text"],
@@ -136,13 +144,26 @@ class WebChannel(Channel):
             self.router.store.db, self.settings.identity_secret, self.settings.web_session_days
         )
         self._sockets: dict[str, set[WebSocket]] = defaultdict(set)
+        self.branding = BrandingFile(self.settings.widget_settings_file)
+        self.branding.current()  # a bad file is logged when the hub starts
 
-    def incoming(self, session: str, data: dict[str, Any]) -> IncomingMessage:
+    def incoming(
+        self, session: str, data: dict[str, Any], page: PageIdentity | None = None
+    ) -> IncomingMessage:
+        """A customer message; who wrote is what the message says over what the page told the
+        socket (`identify` frame): name, e-mail, attributes such as plan or page_url."""
+        text = _text(data.get("text"))
+        who = page_identity(data).over(page or PageIdentity())
         return IncomingMessage(
             channel=self.name,
             chat_id=session,
-            text=_text(data.get("text")),
-            customer=Customer(external_id=session, display_name=_optional(data, "name")),
+            text=text,
+            customer=Customer(
+                external_id=session,
+                display_name=who.name,
+                email=who.email,
+                attributes=who.attributes,
+            ),
             vendor_message_id=_message_id(data.get("id")),
             language=_language(data.get("language")),
         )
@@ -175,6 +196,12 @@ class WebChannel(Channel):
             tag = _display_language(lang)
             return JSONResponse({"lang": tag, **widget_texts(tag)})
 
+        @api.get("/widget/settings", include_in_schema=False)
+        async def branding() -> JSONResponse:
+            """The shop's branding from WIDGET_SETTINGS_FILE: `{"settings": {...}, "errors":
+            [...]}`; the widget's data attributes override it."""
+            return JSONResponse(self.branding.current().to_dict())
+
         @api.post("/api/chat/sessions", tags=["web chat"], openapi_extra=SESSION_BODY)
         async def new_session(request: Request) -> JSONResponse:
             """Open a web chat: answers `{"session", "token"}`; send the token with every later
@@ -198,6 +225,7 @@ class WebChannel(Channel):
             issued: Issued | None = None
             try:
                 data = loads_object(await request.body())
+                page_identity(data)  # bad identity is refused before a session is opened
                 token = _bearer(request.headers.get("authorization"))
                 if token is None and data.get("session") is None:
                     _text(data.get("text"))
@@ -351,10 +379,15 @@ class WebChannel(Channel):
             if data.get("type") == "typing":  # the customer is typing: agents may see it
                 await self.router.handoffs.customer_typing(f"{self.name}:{session}")
                 return
+            if data.get("type") == "identify":  # who the page says the customer is
+                websocket.state.page = page_identity(data)
+                await websocket.send_json({"type": "identified", "reply_to": reply_to})
+                return
             if data.get("type", "message") != "message":
                 raise BadInput('frames look like {"type": "message", "text": "..."}')
             data.setdefault("language", getattr(websocket.state, "language", None))
-            replies = await self.router.handle(self.incoming(session, data))
+            page = getattr(websocket.state, "page", None)
+            replies = await self.router.handle(self.incoming(session, data, page))
         except BadInput as exc:
             await _send_error(websocket, str(exc), exc.status, reply_to)
             return
