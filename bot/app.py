@@ -17,6 +17,7 @@ from rasa_sdk.interfaces import (
 )
 
 from bot.agent_api import Access, build_agent_api
+from bot.customers_api import build_customers_api
 from bot.http_limits import RASA_CALL_BYTES, BodyLimit, SecurityHeaders
 from bot.hub import Hub
 from bot.knowledge_api import build_knowledge_api
@@ -98,4 +99,5 @@ def create_app(hub: Hub) -> FastAPI:
     app.include_router(build_knowledge_api(access, hub.kb, hub.writers, hub.gaps))
     app.include_router(build_reports_api(access, hub.reports))
     app.include_router(build_typing_api(access, hub.handoffs))  # "Ana is typing…"
+    app.include_router(build_customers_api(access, hub.db))  # profiles, notes, merges
     return app

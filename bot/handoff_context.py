@@ -64,23 +64,181 @@ def priority(handoff: Handoff, now: datetime) -> float:
     return round(base + 2 * handoff.frustration + min(waiting_min / 10, 3.0), 2)
 
 
-def summary(messages: list[Message]) -> dict[str, Any]:
-    """Extractive: the first statement of the problem, the last message, what went unanswered."""
+SMALL_TALK = {"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge", "survey"}
+TRIED_SHOWN = 5  # the bot's latest attempts in the summary
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _kb(message: Message) -> dict[str, Any]:
+    kb = message.kb
+    return kb if isinstance(kb, dict) and kb.get("decision") else {}
+
+
+def _articles(kb: dict[str, Any]) -> list[dict[str, Any]]:
+    """The articles the bot tried ({id, title, score}); a clarify's: the ones it offered."""
+    offered = set(kb.get("offered") or [])
+    found = []
+    for c in kb.get("candidates") or []:
+        if not isinstance(c, dict) or (offered and c.get("id") not in offered):
+            continue
+        score = c.get("score")
+        found.append(
+            {
+                "id": str(c.get("id") or ""),
+                "title": str(c.get("title") or c.get("id") or ""),
+                "score": round(float(score), 2) if isinstance(score, int | float) else None,
+            }
+        )
+    return found
+
+
+def _picks(previous: dict[str, Any], text: str) -> bool:
+    """Whether `text` is the customer pressing one of a clarify's buttons."""
+    said = _fold(text)
+    return any(_fold(a["title"]) == said for a in _articles(previous))
+
+
+def _states_something(m: Message) -> bool:
+    """A message that says what the problem is: not small talk, not a bare "a person"."""
+    if m.intent in SMALL_TALK or m.text.startswith("/"):
+        return False
+    if m.intent == "ask_human":
+        return len(m.text.split()) >= 5
+    return len(m.text.split()) >= 3
+
+
+def _attempts(said: list[Message]) -> list[dict[str, Any]]:
+    """What the bot tried, one entry per question: a clarify and the button the customer
+    pressed are one attempt. `settled`: answered (or a button picked); `open`: a clarify never
+    picked or no article found."""
+    attempts: list[dict[str, Any]] = []
+    for m in said:
+        kb = _kb(m)
+        if not kb:
+            continue
+        decision = str(kb["decision"])
+        last = attempts[-1] if attempts else None
+        if last and last["decision"] == "clarify" and last["open"] and _picks(last["kb"], m.text):
+            last.update(decision="clarify", open=False, picked=m.text, answer=kb.get("article"))
+            continue
+        attempts.append(
+            {
+                "message_id": m.id,
+                "question": m.text,
+                "decision": decision,
+                "articles": _articles(kb),
+                "open": decision in ("unknown", "clarify"),
+                "picked": None,
+                "answer": kb.get("article") if decision == "answer" else None,
+                "kb": kb,
+            }
+        )
+    return attempts
+
+
+def _tried_text(attempt: dict[str, Any]) -> str:
+    def named(a: dict[str, Any]) -> str:
+        score = f" ({a['score']:.2f})" if a["score"] is not None else ""
+        return f"“{a['title']}”{score}"
+
+    articles = attempt["articles"]
+    if attempt["decision"] == "answer":
+        return f"answered with {named(articles[0])}" if articles else "answered"
+    if attempt["decision"] == "clarify":
+        offered = "offered " + (", ".join(named(a) for a in articles) or "a choice")
+        if attempt["picked"]:
+            return f"{offered}; the customer picked “{attempt['picked']}”"
+        return f"{offered}; the customer picked none"
+    best = f" (closest: {named(articles[0])})" if articles else ""
+    return f"found no article{best}"
+
+
+def _why(reason: str, detail: dict[str, Any], open_count: int, policy: str | None) -> str:
+    """Why the bot escalated, in words."""
+    if reason == "requested":
+        return "the customer asked for a person"
+    if reason == "frustration":
+        signals = [str(s).replace("_", " ") for s in detail.get("signals") or []]
+        return "the customer was frustrated" + (f" ({', '.join(signals)})" if signals else "")
+    if reason == "unanswered":
+        times = int(detail.get("unknown_streak") or 0) or max(open_count, 2)
+        return f"the bot could not answer {times} times in a row"
+    if reason == "policy":
+        return f"the article {policy or 'answered'} says a person handles this"
+    if reason == "bot_error":
+        return "the assistant could not be reached"
+    return reason_text(reason)
+
+
+def summary(
+    messages: list[Message], reason: str | None = None, detail: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The trigger of the handoff, extracted from what was said and what the bot did:
+    `first_problem` the question that failed (the newest one the bot could not settle, or a
+    statement it never tried), `tried` the bot's attempts in words, `why` the reason in words,
+    `unanswered` the questions left open (no article found, a clarify never picked)."""
     said = [m for m in messages if m.direction == "in" and m.sender == "customer"]
-    problem = next(
+    attempts = _attempts(said)
+    # a statement after the bot's last attempt that it never tried: that is the problem
+    after = attempts[-1]["message_id"] if attempts else -1
+    untried = [m for m in said if m.id > after and not _kb(m) and _states_something(m)]
+    failed = next((a for a in reversed(attempts) if a["open"]), None)
+    if reason == "policy":
+        failed = next((a for a in reversed(attempts) if a["decision"] == "answer"), failed)
+    # "a person please, the form rejects my IBAN" says more than an answered question, but
+    # less than a question the bot could not answer
+    asked = [m for m in untried if m.intent != "ask_human" or failed is None]
+    if asked and reason != "policy":
+        question = asked[-1].text
+    elif failed is not None:
+        question = failed["question"]
+    elif attempts:
+        question = attempts[-1]["question"]
+    else:
+        stating = [m for m in said if _states_something(m)]
+        question = (stating or said)[0].text if said else ""
+    unanswered = [a["question"] for a in attempts if a["open"]]
+    policy = next(
         (
-            m.text
-            for m in said
-            if (m.intent in (None, "question", "nlu_fallback", "complain"))
-            and len(m.text.split()) >= 3
+            f"“{a['articles'][0]['title']}”"
+            for a in reversed(attempts)
+            if a["decision"] == "answer" and a["articles"]
         ),
-        said[0].text if said else "",
+        None,
     )
+    tried = [
+        {
+            "question": a["question"],
+            "decision": a["decision"],
+            "articles": a["articles"],
+            "picked": a["picked"],
+            "text": _tried_text(a),
+        }
+        for a in attempts[-TRIED_SHOWN:]
+    ]
     return {
-        "first_problem": problem,
+        "first_problem": question,
         "last_message": said[-1].text if said else "",
-        "unanswered": [m.text for m in said if (m.kb or {}).get("decision") == "unknown"],
+        "unanswered": unanswered,
+        "tried": tried,
+        "why": _why(reason, detail or {}, len(unanswered), policy) if reason else "",
     }
+
+
+def _span(messages: list[Message], handoff: Handoff, since: datetime | None) -> list[Message]:
+    """The messages that led to `handoff`: after the previous handoff was resolved (`since`)
+    and up to this one (all of them if that leaves no customer message)."""
+    until = _aware(handoff.created_at)
+    start = _aware(since) if since else None
+    inside = [
+        m
+        for m in messages
+        if _aware(m.created_at) <= until and (start is None or _aware(m.created_at) > start)
+    ]
+    return inside if any(m.direction == "in" for m in inside) else messages
 
 
 async def _page(
@@ -227,6 +385,14 @@ class HandoffViews:
                     .where(Conversation.customer_id == customer.id, Handoff.id < handoff.id)
                 )
             ).scalar_one()
+            # the handoff is about what was said since the previous one was resolved
+            since = (
+                await s.execute(
+                    select(func.max(Handoff.resolved_at)).where(
+                        Handoff.conversation_id == conversation.id, Handoff.id < handoff.id
+                    )
+                )
+            ).scalar_one_or_none()
             notes = (
                 await s.execute(
                     select(Note, Agent)
@@ -249,11 +415,14 @@ class HandoffViews:
                 "channel": customer.channel,
                 "first_seen": _aware(customer.first_seen).isoformat(),
                 # vouched for by the shop (identity verification), else None
+                "id": customer.id,  # the profile: GET /api/agent/customers/{id}
                 "verified": customer.verified_id,
                 "email": customer.email,
                 "earlier_conversations": int(other_conversations) + int(earlier_handoffs),
             },
-            "summary": summary(messages),
+            "summary": summary(
+                _span(messages, handoff, since), handoff.reason, handoff.detail or {}
+            ),
             "signals": {"score": handoff.frustration, "signals": all_signals},
             "detail": handoff.detail or {},
             "transcript": [

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.customers import absorb
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Customer, Gap, Message, utcnow
@@ -21,34 +22,44 @@ class Stored:
     created: bool  # False when the vendor id was seen before (a retried delivery)
 
 
+def _tells_about(msg: IncomingMessage) -> bool:
+    """Whether the message says anything about its sender beyond their id."""
+    who = msg.customer
+    return bool(who.display_name or who.email or who.attributes)
+
+
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def _customer(self, msg: IncomingMessage) -> Customer:
+        """The customer row of the message's sender, with what the channel says about them
+        (name, e-mail, the shop's attributes) taken in: bot/customers.py `absorb`."""
         async with self.db.session() as s:
             query = select(Customer).where(
                 Customer.channel == msg.channel, Customer.external_id == msg.customer.external_id
             )
             found = (await s.execute(query)).scalar_one_or_none()
             if found:
-                if msg.customer.display_name and found.display_name != msg.customer.display_name:
-                    found.display_name = msg.customer.display_name
+                if absorb(found, msg.customer):
                     await s.commit()
                 return found
             customer = Customer(
                 channel=msg.channel,
                 external_id=msg.customer.external_id,
-                display_name=msg.customer.display_name,
                 language=msg.customer.language or msg.language,
             )
+            absorb(customer, msg.customer)
             s.add(customer)
             try:
                 await s.commit()
                 return customer
             except IntegrityError:  # created concurrently
                 await s.rollback()
-                return (await s.execute(query)).scalar_one()
+                found = (await s.execute(query)).scalar_one()
+                if absorb(found, msg.customer):
+                    await s.commit()
+                return found
 
     async def conversation_for(self, msg: IncomingMessage) -> Conversation:
         query = select(Conversation).where(Conversation.key == msg.conversation_key)
@@ -59,6 +70,10 @@ class Store:
                 if msg.language and not found.language:
                     found.language = msg.language
                     await s.commit()
+                if _tells_about(msg):  # a later message may bring an e-mail or a new page
+                    customer = await s.get(Customer, found.customer_id)
+                    if customer is not None and absorb(customer, msg.customer):
+                        await s.commit()
                 return found
         customer = await self._customer(msg)
         async with self.db.session() as s:
