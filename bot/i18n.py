@@ -490,6 +490,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Открыть чат",
         "fa": "باز کردن گفتگو",
     },
+    "widget_close": {
+        "en": "Close chat",
+        "bs": "Zatvori razgovor",
+        "hr": "Zatvori razgovor",
+        "sr": "Zatvori razgovor",
+        "ru": "Закрыть чат",
+        "fa": "بستن گفتگو",
+    },
 }
 
 WIDGET_TEXTS = {  # the widget's name for a text → the catalog's key
@@ -500,6 +508,7 @@ WIDGET_TEXTS = {  # the widget's name for a text → the catalog's key
     "placeholder": "widget_placeholder",
     "send": "widget_send",
     "open": "widget_open",
+    "close": "widget_close",
     "status_queued": "widget_status_queued",
     "offline": "widget_offline",
     "typing": "widget_typing",
