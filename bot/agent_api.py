@@ -381,6 +381,7 @@ def build_agent_api(
             return
         await websocket.accept()
         events.join(websocket, found.agent, found.id, found.expires_at)
+        await presence.arrived(found.agent)  # auto-assignment: what waits may be theirs
 
         async def still_valid() -> bool:
             return await directory.session(token) is not None

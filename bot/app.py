@@ -22,6 +22,7 @@ from bot.http_limits import RASA_CALL_BYTES, BodyLimit, SecurityHeaders
 from bot.hub import Hub
 from bot.knowledge_api import build_knowledge_api
 from bot.reports_api import build_reports_api
+from bot.routing_api import build_routing_api
 from bot.safe_json import BadInput, loads_object
 from bot.typing_api import build_typing_api
 
@@ -93,9 +94,16 @@ def create_app(hub: Hub) -> FastAPI:
     access = Access(hub.agents)  # one login for the agent and the knowledge APIs
     app.include_router(
         build_agent_api(
-            hub.agents, hub.handoffs, hub.views, hub.events, hub.settings.secure_cookies, access
+            hub.agents,
+            hub.handoffs,
+            hub.views,
+            hub.events,
+            hub.settings.secure_cookies,
+            access,
+            presence=hub.presence,
         )
     )
+    app.include_router(build_routing_api(access, hub.profiles, hub.hours))  # languages, hours
     app.include_router(build_knowledge_api(access, hub.kb, hub.writers, hub.gaps))
     app.include_router(build_reports_api(access, hub.reports))
     app.include_router(build_typing_api(access, hub.handoffs))  # "Ana is typing…"

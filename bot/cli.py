@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from bot.agent_profiles import AgentProfiles
     from bot.auth import AgentDirectory
 
 T = TypeVar("T")
@@ -155,6 +156,59 @@ def _directory_call(settings: Settings, call: Callable[[AgentDirectory], Awaitab
     return asyncio.run(run())
 
 
+def _profiles_call(settings: Settings, call: Callable[[AgentProfiles], Awaitable[T]]) -> T:
+    """Run one AgentProfiles call (routing: languages, skills, capacity, team)."""
+    from bot.agent_profiles import AgentProfiles
+    from bot.storage.db import Database
+
+    async def run() -> T:
+        db = Database(settings.db_url)
+        try:
+            await db.migrate()
+            return await call(AgentProfiles(db, settings.routing_max_open))
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
+
+
+def _routing_changes(args: argparse.Namespace) -> dict[str, Any]:
+    """The routing options given on the command line (an empty value clears a list or team;
+    --max-open default: back to ROUTING_MAX_OPEN)."""
+    from bot.agent_profiles import split_list
+
+    changes: dict[str, Any] = {}
+    if args.languages is not None:
+        changes["languages"] = split_list(args.languages)
+    if args.skills is not None:
+        changes["skills"] = split_list(args.skills)
+    if args.max_open is not None:
+        changes["max_open"] = None if args.max_open == "default" else _int(args.max_open)
+    if args.team is not None:
+        changes["team"] = args.team
+    return changes
+
+
+def _int(raw: str) -> int | str:
+    try:
+        return int(raw)
+    except ValueError:
+        return raw  # refused by the check, with its message
+
+
+def _apply_routing(settings: Settings, username: str, changes: dict[str, Any]) -> bool:
+    from bot.agent_profiles import ProfileError, clean
+
+    try:
+        clean(changes)
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    if changes:
+        _profiles_call(settings, lambda profiles: profiles.update(username, changes))
+    return True
+
+
 def _new_password(username: str, from_stdin: bool) -> str | None:
     """Read from stdin (one line), or ask twice on the terminal; None (and a message) if not."""
     import getpass
@@ -185,26 +239,62 @@ def _account_command(
 
 
 def _cmd_agents_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.agent_profiles import ProfileError, clean
+
+    changes = _routing_changes(args)
+    try:
+        clean(changes)  # before asking for a password
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     password = _new_password(args.username, args.password_stdin)
     if password is None:
         return 2
     created = _account_command(
         settings, lambda agents: agents.create(args.username, password, args.role, args.name)
     )
-    if created is None:
+    if created is None or not _apply_routing(settings, args.username, changes):
         return 2
     print(f"agent '{args.username}' ({args.role}) created; log in at /agent")
     return 0
 
 
+def _cmd_agents_set(settings: Settings, args: argparse.Namespace) -> int:
+    changes = _routing_changes(args)
+    if not changes:
+        print(
+            "error: nothing to change: give --languages, --skills, --max-open or --team",
+            file=sys.stderr,
+        )
+        return 2
+    if _profiles_call(settings, lambda profiles: profiles.get(args.username)) is None:
+        print(f"error: no agent named '{args.username}'", file=sys.stderr)
+        return 2
+    if not _apply_routing(settings, args.username, changes):
+        return 2
+    found = _profiles_call(settings, lambda profiles: profiles.get(args.username))
+    assert found is not None
+    print(
+        f"agent '{found.username}': languages {','.join(found.languages) or '-'}; "
+        f"skills {','.join(found.skills) or '-'}; max open {found.capacity}; "
+        f"team {found.team or '-'}"
+    )
+    return 0
+
+
 def _cmd_agents_list(settings: Settings, args: argparse.Namespace) -> int:
     agents = _directory_call(settings, lambda directory: directory.all())
-    rows = [
+    profiles = {p.username: p for p in _profiles_call(settings, lambda p: p.all())}
+    rows: list[dict[str, Any]] = [
         {
             "username": a.username,
             "display_name": a.display_name,
             "role": a.role,
             "disabled": bool(a.disabled),
+            "languages": profiles[a.username].languages,
+            "skills": profiles[a.username].skills,
+            "max_open": profiles[a.username].capacity,
+            "team": profiles[a.username].team,
         }
         for a in agents
     ]
@@ -216,10 +306,19 @@ def _cmd_agents_list(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     width = max(len("USERNAME"), *(len(a.username) for a in agents))
     named = max(len("NAME"), *(len(a.display_name) for a in agents))
-    print(f"{'USERNAME':<{width}}  {'NAME':<{named}}  {'ROLE':<6}  STATUS")
-    for a in agents:
+    langs = max(len("LANGUAGES"), *(len(",".join(r["languages"])) for r in rows))
+    skills = max(len("SKILLS"), *(len(",".join(r["skills"])) for r in rows))
+    print(
+        f"{'USERNAME':<{width}}  {'NAME':<{named}}  {'ROLE':<10}  {'STATUS':<8}  "
+        f"{'LANGUAGES':<{langs}}  {'SKILLS':<{skills}}  {'MAX':>3}  TEAM"
+    )
+    for a, r in zip(agents, rows, strict=True):
         status = "disabled" if a.disabled else "active"
-        print(f"{a.username:<{width}}  {a.display_name:<{named}}  {a.role:<10}  {status}")
+        print(
+            f"{a.username:<{width}}  {a.display_name:<{named}}  {a.role:<10}  {status:<8}  "
+            f"{','.join(r['languages']) or '-':<{langs}}  {','.join(r['skills']) or '-':<{skills}}"
+            f"  {r['max_open']:>3}  {r['team'] or '-'}"
+        )
     return 0
 
 
@@ -252,6 +351,19 @@ def _cmd_agents_reset_password(settings: Settings, args: argparse.Namespace) -> 
         "within 30 s); failed-login lock lifted"
     )
     return 0
+
+
+def _routing_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--languages", help="languages the agent answers in, e.g. bs,hr ('' clears them)"
+    )
+    parser.add_argument("--skills", help="skills, e.g. billing,returns ('' clears them)")
+    parser.add_argument(
+        "--max-open",
+        metavar="N",
+        help="open conversations at once (0: never auto-assigned; 'default': ROUTING_MAX_OPEN)",
+    )
+    parser.add_argument("--team", help="the agent's team, as in TEAMS_FILE ('' clears it)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,10 +444,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--name", help="display name shown to colleagues and customers")
     add.add_argument("--password-stdin", action="store_true", help=stdin_help)
+    _routing_options(add)
     add.set_defaults(func=_cmd_agents_add)
+    change = agents.add_parser(
+        "set",
+        help="change an agent's routing: languages, skills, max open conversations, team",
+        description="Change what auto-assignment knows of an agent (only the options given "
+        "change). Handoffs go first to online agents who speak the conversation's language, "
+        "then to anyone, never beyond an agent's max open conversations.",
+    )
+    change.add_argument("username")
+    _routing_options(change)
+    change.set_defaults(func=_cmd_agents_set)
     listing = agents.add_parser(
         "list",
-        help="every agent: username, display name, role, active or disabled",
+        help="every agent: username, display name, role, active or disabled, languages, "
+        "skills, max open conversations, team",
     )
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=_cmd_agents_list)

@@ -16,11 +16,17 @@
 While a conversation is `queued` or `with_agent`, customer messages go to the agents, never to
 Rasa; Rasa itself is told with its own `pause` / `resume` events (ConversationPaused /
 ConversationResumed) so the assistant stays silent.
+
+A handoff is queued for a team (bot/hours.py: by the conversation's language, else the default
+team). While that team is closed it is queued all the same (`out_of_hours`), the customer is
+told when we open and may leave an e-mail address. While it is open, `auto_assign` (bot/routing.py,
+when ROUTING_AUTO_ASSIGN is on) may claim it at once for an online agent.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -30,10 +36,10 @@ from sqlalchemy import select, update
 
 from bot.i18n import t
 from bot.messages import OutgoingMessage
-from bot.queue_status import QueueStatus, describe
+from bot.queue_status import QueueStatus, describe, opens
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.storage.db import Database
-from bot.storage.models import Agent, Conversation, Handoff, Note, utcnow
+from bot.storage.models import Agent, Conversation, Customer, Handoff, Note, utcnow
 from bot.storage.repo import Store
 from bot.surveys import Surveys
 
@@ -49,6 +55,10 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("queued", "withdraw"): "bot",
 }
 OPEN = ("queued", "claimed")  # handoff statuses an agent still has to act on
+# an e-mail address in a customer's message (left while we are closed)
+EMAIL = re.compile(
+    r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}"
+)
 
 # what the customer is told, in English; in their language: bot.i18n.t(key, language)
 AGENT_ONLINE = t("agent_online")
@@ -93,6 +103,13 @@ class HandoffEvent:
 
 
 HandoffListener = Callable[[HandoffEvent], Awaitable[None]]
+AutoAssign = Callable[[int], Awaitable[Agent | None]]  # claims a new handoff for someone, or not
+
+
+def email_in(text: str) -> str | None:
+    """The first e-mail address in `text`, if any (at most 254 characters)."""
+    found = EMAIL.search(text or "")
+    return found.group(0) if found and len(found.group(0)) <= 254 else None
 
 
 class Handoffs:
@@ -115,6 +132,7 @@ class Handoffs:
         self._typing: dict[str, float] = {}  # conversation key / handoff → last passed on
         self.agents_online: Callable[[], bool] = lambda: False
         self.listeners: list[HandoffListener] = []  # told of every HandoffEvent, in order
+        self.auto_assign: AutoAssign | None = None  # bot/routing.py, when ROUTING_AUTO_ASSIGN
 
     async def _notify(self, event: dict[str, Any]) -> None:
         if self.notify:
@@ -150,6 +168,9 @@ class Handoffs:
         if conversation.state != "bot":
             return OutgoingMessage(t("already_queued", conversation.language), sender="system")
         state = next_state(conversation.state, "request")
+        hours = self.queue.hours
+        team = hours.team_for(conversation.language)
+        closed = not hours.schedule(team).is_open(self.queue.clock())
         async with self.db.session() as s:
             handoff = Handoff(
                 conversation_id=conversation.id,
@@ -157,6 +178,8 @@ class Handoffs:
                 status="queued",
                 frustration=frustration,
                 detail=detail,
+                team=team,
+                out_of_hours=closed,
             )
             s.add(handoff)
             await s.execute(
@@ -169,28 +192,69 @@ class Handoffs:
         await self._rasa_event(conversation.key, "pause")
         await self._notify({"type": "queue"})
         await self.emit(HandoffEvent("queued", handoff.id))
-        text = t(
-            "agent_online" if self.agents_online() else "no_agent_online", conversation.language
-        )
+        language = conversation.language
+        agent = None if closed or self.auto_assign is None else await self.auto_assign(handoff.id)
+        if agent is not None:  # claimed for them: the customer hears it in this very reply
+            conversation.state = "with_agent"
+            name = agent.display_name
+            return OutgoingMessage(
+                f"{t('agent_online', language)}\n\n{t('agent_joined', language, agent=name)}",
+                sender="system",
+                custom={
+                    "handoff": {"reason": handoff.reason},
+                    "agent": name,
+                    "status": {"state": "with_agent", "agent": name},
+                },
+            )
         standing = await self.queue.standing(handoff.id)
         self.queue.told(conversation.id)
+        if standing.opens_at is not None:  # closed: when we open, and the offer of an e-mail
+            now = self.queue.clock()
+            parts = [t("closed_now", language), opens(standing, language, now)]
+            parts += [t("closed_queued", language), t("leave_email", language)]
+            where = t("queue_position", language, position=standing.position)
+            text = f"{' '.join(parts)}\n\n{where}"
+        else:
+            text = t("agent_online" if self.agents_online() else "no_agent_online", language)
+            text = f"{text}\n\n{describe(standing, language)}"
         return OutgoingMessage(
-            f"{text}\n\n{describe(standing, conversation.language)}",
+            text,
             sender="system",
             custom={"handoff": {"reason": handoff.reason}, "status": standing.to_dict()},
         )
 
-    async def acknowledge(self, conversation: Conversation) -> OutgoingMessage | None:
-        """A short "your message is with the team" with the position and expected wait, for a
-        message while queued; None when the customer was told less than `ack_every` ago."""
+    async def acknowledge(
+        self, conversation: Conversation, text: str = ""
+    ) -> OutgoingMessage | None:
+        """A short "your message is with the team" with the position and expected wait (or when
+        we open), for a message while queued; None when the customer was told less than
+        `ack_every` ago. An e-mail address in a message queued out of hours is kept on the
+        customer and confirmed ("we'll write to …")."""
         handoff = await self.open_for(conversation.id)
-        if handoff is None or handoff.status != "queued" or not self.queue.due(conversation.id):
+        if handoff is None or handoff.status != "queued":
+            return None
+        language = conversation.language
+        email = email_in(text) if handoff.out_of_hours else None
+        if email:
+            async with self.db.session() as s:
+                await s.execute(
+                    update(Customer)
+                    .where(Customer.id == conversation.customer_id)
+                    .values(email=email)
+                )
+                await s.commit()
+            self.queue.told(conversation.id)
+            await self._notify({"type": "queue"})
+            return OutgoingMessage(
+                t("email_saved", language, email=email), sender="system", custom={"email": email}
+            )
+        if not self.queue.due(conversation.id):
             return None
         standing = await self.queue.standing(handoff.id)
         self.queue.told(conversation.id)
-        language = conversation.language
-        text = f"{t('queued_ack', language)} {describe(standing, language)}"
-        return OutgoingMessage(text, sender="system", custom={"status": standing.to_dict()})
+        now = self.queue.clock()
+        said = f"{t('queued_ack', language)} {describe(standing, language, now)}"
+        return OutgoingMessage(said, sender="system", custom={"status": standing.to_dict()})
 
     async def status(self, conversation: Conversation) -> dict[str, Any]:
         """Where the conversation stands, as the widget's header shows it: `{"state": "bot"}`,
@@ -258,14 +322,20 @@ class Handoffs:
             assert conversation is not None
             return handoff, conversation
 
-    async def claim(self, handoff_id: int, agent: Agent) -> Handoff:
-        """Exactly one agent wins: the update only matches while the handoff is queued."""
+    async def claim(
+        self, handoff_id: int, agent: Agent, announce: bool = True, offered: bool = False
+    ) -> Handoff:
+        """Exactly one agent wins: the update only matches while the handoff is queued.
+        `announce`: tell the customer "Ana joined" now (else the caller tells them);
+        `offered`: the router picked the agent (auto-assignment; `offered_to`, `offered_at`)."""
         handoff, conversation = await self.get(handoff_id)
+        now = utcnow()
+        picked = {"offered_to": agent.id, "offered_at": now} if offered else {}
         async with self.db.session() as s:
             result = await s.execute(
                 update(Handoff)
                 .where(Handoff.id == handoff_id, Handoff.status == "queued")
-                .values(status="claimed", agent_id=agent.id, claimed_at=utcnow())
+                .values(status="claimed", agent_id=agent.id, claimed_at=now, **picked)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 await s.rollback()
@@ -285,7 +355,8 @@ class Handoffs:
             )
             await s.commit()
         self.queue.forget(conversation.id)
-        await self._announce(conversation, "agent_joined", agent)
+        if announce:
+            await self._announce(conversation, "agent_joined", agent)
         await self._notify({"type": "queue"})
         await self.emit(HandoffEvent("claimed", handoff_id, agent.username))
         return (await self.get(handoff_id))[0]

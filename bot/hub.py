@@ -12,19 +12,23 @@ from rasa_sdk.executor import ActionExecutor
 
 from actions import build_executor
 from bot.agent_events import AgentEvents
+from bot.agent_profiles import AgentProfiles
 from bot.auth import AgentDirectory
 from bot.gap_signals import GapSignals
 from bot.gaps import GapBook
 from bot.handoff import HandoffEvent, Handoffs
 from bot.handoff_context import HandoffViews
+from bot.hours import load_hours
 from bot.knowledge_store import KnowledgeStore
 from bot.language import LanguageDetection
 from bot.messages import OutgoingMessage
+from bot.presence import Presence
 from bot.queue_status import QueueStatus
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaSupervisor, with_tokens
 from bot.reports import Reports
 from bot.router import Router
+from bot.routing import AutoAssigner
 from bot.settings import Settings
 from bot.slack_desk import SlackDesk
 from bot.slack_desk_store import DeskStore
@@ -74,12 +78,27 @@ class Hub:
             self.db, settings.survey_every_days, settings.nps_every_days, self.gaps
         )
         self.surveys.listeners.append(self._low_score_to_console)
-        queue = QueueStatus(self.db, lambda: len(self.events.online()))
+        self.hours = load_hours(settings.teams_file)  # opening hours per team
+        queue = QueueStatus(self.db, lambda: len(self.events.online()), hours=self.hours)
         self.handoffs = Handoffs(self.db, self.store, self.rasa, self.surveys, queue)
         self.handoffs.notify = self.events.broadcast
         self.handoffs.deliver = self.deliver
         self.handoffs.signal = self.signal
         self.handoffs.agents_online = self.events.anyone_online
+        # routing: languages, skills, capacity; online agents get what waits (ROUTING_AUTO_ASSIGN)
+        self.profiles = AgentProfiles(self.db, settings.routing_max_open)
+        self.assigner = AutoAssigner(
+            self.db,
+            self.handoffs,
+            self.events.online,
+            self.hours,
+            settings.routing_max_open,
+            enabled=settings.routing_auto_assign,
+        )
+        self.handoffs.auto_assign = self.assigner.assign_new
+        self.handoffs.listeners.append(self.assigner.on_event)
+        # "Ben is viewing"; an agent who connects gets what waits
+        self.presence = Presence(self.events.broadcast, on_arrival=self.assigner.agent_arrived)
         self.views = HandoffViews(self.db)
         self.desk: SlackDesk | None = None  # agents on Slack, when its settings are there
         if SlackDesk.enabled(settings):
@@ -158,6 +177,8 @@ class Hub:
         self._background.append(
             asyncio.create_task(self.gaps.watch_coverage(), name="gap-coverage")
         )
+        # a team that opens gets its queue handed out
+        self._background.append(asyncio.create_task(self.assigner.tick(), name="routing"))
 
     async def _retry_loop(self, every: float = 5.0) -> None:
         """Answer what is still unanswered: messages stored by a hub that died or lost its

@@ -409,6 +409,109 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Теперь с вами общается {agent}.",
         "fa": "اکنون با {agent} صحبت می‌کنید.",
     },
+    # Business hours (bot/hours.py): a handoff while the team is closed
+    "closed_now": {
+        "en": "We're closed now.",
+        "bs": "Trenutno ne radimo.",
+        "hr": "Trenutačno ne radimo.",
+        "sr": "Trenutno ne radimo.",
+        "ru": "Сейчас мы не работаем.",
+        "fa": "الان تعطیل هستیم.",
+    },
+    "queue_opens": {
+        "en": "We open at {opens} ({zone} time).",
+        "bs": "Otvaramo: {opens} (vrijeme: {zone}).",
+        "hr": "Otvaramo: {opens} (vrijeme: {zone}).",
+        "sr": "Otvaramo: {opens} (vreme: {zone}).",
+        "ru": "Откроемся: {opens} (время: {zone}).",
+        "fa": "شروع کار ما: {opens} (به وقت {zone}).",
+    },
+    "closed_queued": {
+        "en": "Your conversation is queued: a person will answer you here when we're back, with "
+        "everything you've written so far.",
+        "bs": "Vaš razgovor je u redu čekanja: neko iz tima će vam odgovoriti ovdje kad se "
+        "vratimo i vidjet će sve što ste dosad napisali.",
+        "hr": "Vaš je razgovor u redu čekanja: netko iz tima odgovorit će vam ovdje kad se "
+        "vratimo i vidjet će sve što ste dosad napisali.",
+        "sr": "Vaš razgovor je u redu čekanja: neko iz tima će vam odgovoriti ovde kad se "
+        "vratimo i videće sve što ste do sada napisali.",
+        "ru": "Ваш разговор поставлен в очередь: сотрудник ответит вам здесь, когда мы "
+        "вернёмся, и увидит всё, что вы написали.",
+        "fa": "گفتگوی شما در صف است: وقتی برگشتیم یکی از همکارانمان همین‌جا پاسخ می‌دهد و همه‌ی "
+        "نوشته‌هایتان را می‌بیند.",
+    },
+    "leave_email": {
+        "en": "If you'd like an answer by e-mail, just write your e-mail address here.",
+        "bs": "Ako želite odgovor e-poštom, samo ovdje napišite svoju e-mail adresu.",
+        "hr": "Ako želite odgovor e-poštom, samo ovdje napišite svoju adresu e-pošte.",
+        "sr": "Ako želite odgovor imejlom, samo ovde napišite svoju imejl adresu.",
+        "ru": "Если хотите получить ответ по электронной почте, просто напишите здесь свой адрес.",
+        "fa": "اگر می‌خواهید پاسخ را با ایمیل بگیرید، کافی است نشانی ایمیل خود را اینجا بنویسید.",
+    },
+    "email_saved": {
+        "en": "Thanks! We'll write to {email} when we're back.",
+        "bs": "Hvala! Pisat ćemo vam na {email} kad se vratimo.",
+        "hr": "Hvala! Pisat ćemo vam na {email} kad se vratimo.",
+        "sr": "Hvala! Pisaćemo vam na {email} kad se vratimo.",
+        "ru": "Спасибо! Мы напишем вам на {email}, когда вернёмся.",
+        "fa": "ممنون! وقتی برگشتیم به {email} می‌نویسیم.",
+    },
+    "weekday_0": {
+        "en": "Monday",
+        "bs": "ponedjeljak",
+        "hr": "ponedjeljak",
+        "sr": "ponedeljak",
+        "ru": "понедельник",
+        "fa": "دوشنبه",
+    },
+    "weekday_1": {
+        "en": "Tuesday",
+        "bs": "utorak",
+        "hr": "utorak",
+        "sr": "utorak",
+        "ru": "вторник",
+        "fa": "سه‌شنبه",
+    },
+    "weekday_2": {
+        "en": "Wednesday",
+        "bs": "srijeda",
+        "hr": "srijeda",
+        "sr": "sreda",
+        "ru": "среда",
+        "fa": "چهارشنبه",
+    },
+    "weekday_3": {
+        "en": "Thursday",
+        "bs": "četvrtak",
+        "hr": "četvrtak",
+        "sr": "četvrtak",
+        "ru": "четверг",
+        "fa": "پنجشنبه",
+    },
+    "weekday_4": {
+        "en": "Friday",
+        "bs": "petak",
+        "hr": "petak",
+        "sr": "petak",
+        "ru": "пятница",
+        "fa": "جمعه",
+    },
+    "weekday_5": {
+        "en": "Saturday",
+        "bs": "subota",
+        "hr": "subota",
+        "sr": "subota",
+        "ru": "суббота",
+        "fa": "شنبه",
+    },
+    "weekday_6": {
+        "en": "Sunday",
+        "bs": "nedjelja",
+        "hr": "nedjelja",
+        "sr": "nedelja",
+        "ru": "воскресенье",
+        "fa": "یکشنبه",
+    },
     # The web widget's own texts (served by GET /widget/texts; its greeting is "greet")
     "widget_title": {
         "en": "Brightcart support",

@@ -1,20 +1,26 @@
 """Who has which conversation open in the console ("Ben is viewing"): each console socket says
 which handoff it shows; every change is broadcast to the consoles as
-`{"type": "presence", "viewers": {"<handoff id>": [{"username", "display_name"}, ...]}}`."""
+`{"type": "presence", "viewers": {"<handoff id>": [{"username", "display_name"}, ...]}}`.
+An agent whose console connects has `arrived` (auto-assignment gives them what waits)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.storage.models import Agent
 
+log = logging.getLogger(__name__)
+
 Broadcast = Callable[[dict[str, Any]], Awaitable[None]]
+Arrival = Callable[[Agent], Awaitable[None]]
 
 
 class Presence:
-    def __init__(self, broadcast: Broadcast) -> None:
+    def __init__(self, broadcast: Broadcast, on_arrival: Arrival | None = None) -> None:
         self.broadcast = broadcast
+        self.on_arrival = on_arrival  # e.g. bot/routing.py: assign what waits to them
         self._viewing: dict[object, tuple[int, str, str]] = {}  # socket -> (id, user, name)
 
     def viewers(self) -> dict[str, list[dict[str, str]]]:
@@ -35,6 +41,15 @@ class Presence:
             self._viewing[socket] = (handoff_id, agent.username, agent.display_name)
         if before != self._viewing.get(socket):
             await self._announce()
+
+    async def arrived(self, agent: Agent) -> None:
+        """A console socket of `agent` just opened; a failing listener never closes it."""
+        if self.on_arrival is None:
+            return
+        try:
+            await self.on_arrival(agent)
+        except Exception:
+            log.exception("handling %s's arrival failed", agent.username)
 
     async def leave(self, socket: object) -> None:
         if self._viewing.pop(socket, None) is not None:

@@ -3,7 +3,8 @@
 The expected wait comes from measured handling times only: the median queue wait
 (`created_at` → `claimed_at`) of the handoffs claimed in the last `HISTORY` days, scaled by the
 customer's position and the number of agents online. Without such history there is no
-estimate ("no estimate yet"), never a made-up number.
+estimate ("no estimate yet"), never a made-up number. While the handoff's team is closed
+(bot/hours.py) there is no estimate in minutes either: the customer is told when we open.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bot.hours import BusinessHours, opening_text
 from bot.i18n import t
 from bot.storage.db import Database
 from bot.storage.models import Handoff, utcnow
@@ -28,10 +30,19 @@ ACK_EVERY = timedelta(minutes=2)  # a queued customer is told where they stand a
 @dataclass(frozen=True)
 class Standing:
     position: int  # 1 = next to be claimed
-    wait_minutes: int | None  # None: no history to estimate from
+    wait_minutes: int | None  # None: no history to estimate from, or the team is closed
+    opens_at: datetime | None = None  # the team is closed: when it opens (in its time zone)
+    zone: str | None = None  # the team's time zone, as customers are told it
 
     def to_dict(self) -> dict[str, Any]:
-        return {"state": "queued", "position": self.position, "wait_minutes": self.wait_minutes}
+        shown: dict[str, Any] = {
+            "state": "queued",
+            "position": self.position,
+            "wait_minutes": self.wait_minutes,
+        }
+        if self.opens_at is not None:
+            shown.update(out_of_hours=True, opens_at=self.opens_at.isoformat(), zone=self.zone)
+        return shown
 
 
 def _aware(moment: datetime) -> datetime:
@@ -50,9 +61,19 @@ def expected_wait(waits: Sequence[float], position: int, agents_online: int) -> 
     return max(1, math.ceil(seconds / 60))
 
 
-def describe(standing: Standing, language: str | None) -> str:
-    """The customer's position and expected wait, in their language."""
+def opens(standing: Standing, language: str | None, now: datetime | None = None) -> str:
+    """ "We open at Monday 09:00 (Europe/Sarajevo time)." for a closed team, else ""."""
+    if standing.opens_at is None:
+        return ""
+    when = opening_text(standing.opens_at, now or utcnow(), language)
+    return t("queue_opens", language, opens=when, zone=standing.zone)
+
+
+def describe(standing: Standing, language: str | None, now: datetime | None = None) -> str:
+    """The customer's position and expected wait (or when we open), in their language."""
     where = t("queue_position", language, position=standing.position)
+    if standing.opens_at is not None:
+        return f"{where} {opens(standing, language, now)}"
     if standing.wait_minutes is None:
         return f"{where} {t('queue_no_estimate', language)}"
     return f"{where} {t('queue_wait', language, minutes=standing.wait_minutes)}"
@@ -65,8 +86,10 @@ class QueueStatus:
         agents_online: Callable[[], int] = lambda: 0,
         clock: Callable[[], datetime] = utcnow,
         ack_every: timedelta = ACK_EVERY,
+        hours: BusinessHours | None = None,
     ) -> None:
         self.db = db
+        self.hours = hours or BusinessHours.always()  # a closed team: "we open at …"
         self.agents_online = agents_online  # how many agents have the console open
         self.clock = clock
         self.ack_every = ack_every
@@ -101,6 +124,11 @@ class QueueStatus:
 
     async def standing(self, handoff_id: int) -> Standing:
         position = await self.position(handoff_id)
+        async with self.db.session() as s:
+            team = await s.scalar(select(Handoff.team).where(Handoff.id == handoff_id))
+        schedule, now = self.hours.schedule(team), self.clock()
+        if not schedule.is_open(now):
+            return Standing(position, None, schedule.next_opening(now), schedule.zone_name)
         waits = await self.recent_waits()
         return Standing(position, expected_wait(waits, position, self.agents_online()))
 

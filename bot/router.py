@@ -150,7 +150,7 @@ class Router:
         if handoff and self.on_customer_message:
             await self.on_customer_message(handoff.id, message)
         if not waits_for_bot:  # the person answers; a queued customer hears where they stand
-            ack = await self.handoffs.acknowledge(conversation) if handoff else None
+            ack = await self.handoffs.acknowledge(conversation, message.text) if handoff else None
             return await self._reply(conversation, [ack]) if ack else []
         waiting = t("still_waiting", conversation.language)
         return await self._reply(conversation, [self._system(waiting)])

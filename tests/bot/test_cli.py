@@ -66,13 +66,57 @@ def test_add_then_list(db_url, monkeypatch, capsys):
     capsys.readouterr()
     assert run(monkeypatch, "agents", "list") == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["USERNAME", "NAME", "ROLE", "STATUS"]
-    assert lines[1].split() == ["maria", "Maria", "K", "agent", "active"]
-    assert lines[2].split() == ["root", "root", "admin", "active"]
+    header = ["USERNAME", "NAME", "ROLE", "STATUS", "LANGUAGES", "SKILLS", "MAX", "TEAM"]
+    assert lines[0].split() == header
+    assert lines[1].split() == ["maria", "Maria", "K", "agent", "active", "-", "-", "5", "-"]
+    assert lines[2].split() == ["root", "root", "admin", "active", "-", "-", "5", "-"]
+    routing = {"languages": [], "skills": [], "max_open": 5, "team": None}
     assert agents_listed(monkeypatch, capsys) == [
-        {"username": "maria", "display_name": "Maria K", "role": "agent", "disabled": False},
-        {"username": "root", "display_name": "root", "role": "admin", "disabled": False},
+        {"username": "maria", "display_name": "Maria K", "role": "agent", "disabled": False}
+        | routing,
+        {"username": "root", "display_name": "root", "role": "admin", "disabled": False}
+        | routing,
     ]
+
+
+def test_routing_profile_on_add_and_set(db_url, monkeypatch, capsys):
+    argv = ["--languages", "bs,hr", "--skills", "billing", "--max-open", "3", "--team", "support"]
+    assert run(monkeypatch, "agents", "add", "ana", *argv, stdin=GOOD) == 0
+    assert run(monkeypatch, "agents", "add", "ben", stdin=GOOD) == 0
+    assert run(monkeypatch, "agents", "set", "ben", "--languages", "en, sr-cyrl") == 0
+    assert "languages en,sr-Cyrl; skills -; max open 5; team -" in capsys.readouterr().out
+    capsys.readouterr()
+    assert run(monkeypatch, "agents", "list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["ana", "ana", "agent", "active", "bs,hr", "billing", "3", "support"]
+    assert lines[2].split() == ["ben", "ben", "agent", "active", "en,sr-Cyrl", "-", "5", "-"]
+    # only what is given changes; '' clears, 'default' gives the capacity back to the setting
+    assert run(monkeypatch, "agents", "set", "ana", "--team", "", "--max-open", "default") == 0
+    ana = agents_listed(monkeypatch, capsys)[0]
+    assert (ana["languages"], ana["skills"], ana["max_open"], ana["team"]) == (
+        ["bs", "hr"],
+        ["billing"],
+        5,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, error",
+    [
+        (["--max-open", "lots"], "max_open: a whole number"),
+        (["--max-open", "-1"], "max_open: a whole number"),
+        (["--languages", "bosnian!"], "languages: 'bosnian!' is not a language tag"),
+        (["--skills", "a b"], "skills: 'a b'"),
+        ([], "nothing to change"),
+    ],
+)
+def test_set_refuses_bad_routing_values_with_a_reason(db_url, monkeypatch, capsys, argv, error):
+    run(monkeypatch, "agents", "add", "ana", stdin=GOOD)
+    assert run(monkeypatch, "agents", "set", "ana", *argv) == 2
+    assert error in capsys.readouterr().err
+    assert run(monkeypatch, "agents", "set", "ghost", "--team", "x") == 2
+    assert "error: no agent named 'ghost'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("weak", ["password", "12345678", "password123", "maria", "maria2024xy"])
