@@ -44,18 +44,7 @@ class LogGap(Action):
         last = await self.signals.last_outcome(key, before=message_id(tracker))
         kb = kb_outcome(last) if last else {}
         if last is not None and kb.get("decision") == "answer":
-            article = kb.get("article")
-            gap = await self.gaps.record(
-                last.text,
-                key,
-                lang,
-                "not_helpful",
-                kb.get("candidates") or [],
-                message_id=last.id,
-                article_id=article,
-            )
-            if gap is not None and article:
-                await self.gaps.used(article, lang, "not_helpful", key, last.id)
+            await self.gaps.answer_did_not_help(last.text, key, lang, kb, last.id)
             return
         if last is not None:
             return  # a clarify (settled above) or an unknown: logged already

@@ -122,6 +122,30 @@ class GapBook:
         await self._cluster([gap])
         return gap
 
+    async def answer_did_not_help(
+        self,
+        question: str,
+        conversation_key: str | None,
+        language: str | None,
+        kb: dict[str, Any],
+        message_id: int,
+    ) -> None:
+        """The customer said the answer to this question did not help (a "no" under it, or
+        "that didn't help" to Rasa): the question is a `not_helpful` gap with the article it got,
+        and the article counts one `not_helpful` use (once per question)."""
+        article = kb.get("article")
+        gap = await self.record(
+            question,
+            conversation_key,
+            language,
+            "not_helpful",
+            kb.get("candidates") or [],
+            message_id=message_id,
+            article_id=article,
+        )
+        if gap is not None and article:
+            await self.used(article, language, "not_helpful", conversation_key, message_id)
+
     async def logged_for(self, message_id: int) -> bool:
         """Whether the question of this message is already a gap (other than a low rating)."""
         async with self.db.session() as s:

@@ -421,17 +421,7 @@ class Surveys:
             if article:
                 await self.gaps.used(article, language, "helpful", key, question.id)
             return
-        gap = await self.gaps.record(
-            question.text,
-            key,
-            language,
-            "not_helpful",
-            kb.get("candidates") or [],
-            message_id=question.id,
-            article_id=article,
-        )
-        if gap is not None and article:
-            await self.gaps.used(article, language, "not_helpful", key, question.id)
+        await self.gaps.answer_did_not_help(question.text, key, language, kb, question.id)
 
     # -- alerts ----------------------------------------------------------------------------
 
