@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse, Response
 from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import select
 
 from bot.handoff import Handoffs
 from bot.messages import IncomingMessage, OutgoingMessage
@@ -25,6 +26,7 @@ from bot.rasa_client import RasaClient
 from bot.router import Router
 from bot.settings import Settings
 from bot.storage.db import Database
+from bot.storage.models import Customer
 from bot.storage.repo import Store
 from channels.web import WebChannel
 from tests.fake_rasa import FakeRasa
@@ -58,6 +60,7 @@ class SeenRouter(Router):
 class Shop:
     url: str
     router: SeenRouter
+    store: Store
     settings_file: Path
     pages: dict[str, str] = field(default_factory=dict)
 
@@ -98,7 +101,7 @@ async def hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Shop]:
         channel = WebChannel(router, settings)
         app = FastAPI()
         app.include_router(channel.routes())
-        shop = Shop("", router, settings_file)
+        shop = Shop("", router, store, settings_file)
 
         @app.get("/shop/{name}")
         async def shop_page(name: str) -> HTMLResponse:
@@ -361,3 +364,9 @@ async def test_the_pages_identity_reaches_the_router(shop: Shop, browser: Browse
     }
     assert any("attribute n must be a string" in w for w in seen.warnings)
     assert seen.errors == []
+    async with shop.store.db.session() as s:  # the customer's profile keeps them
+        row = (
+            await s.execute(select(Customer).where(Customer.external_id == customer.external_id))
+        ).scalar_one()
+    assert (row.display_name, row.email) == ("Ana Kovač", "ana.k@example.com")
+    assert row.attributes == customer.attributes
