@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from bot.agent_api import Access
 from bot.agent_profiles import AgentProfiles, ProfileError
@@ -37,7 +37,7 @@ class ProfileChange(BaseModel):
         default=None, max_length=20, description='language tags, e.g. ["bs", "hr"]'
     )
     skills: list[Annotated[str, Field(max_length=32)]] | None = Field(default=None, max_length=20)
-    max_open: int | None = Field(
+    max_open: StrictInt | None = Field(
         default=None,
         description="open conversations at once; 0: never auto-assigned; "
         "null: the ROUTING_MAX_OPEN default",
