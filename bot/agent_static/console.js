@@ -1,13 +1,18 @@
 /* supportbot agent console: plain JavaScript, no build step, no external resources.
    Every piece of text that comes from the API (customers' messages above all) is inserted with
-   textContent / createTextNode, never as HTML. */
+   textContent / createTextNode, never as HTML. The login, the API calls and the flash come
+   from common.js (window.SupportbotCommon), as on the writers' and reports pages. */
 (function () {
   "use strict";
 
+  var common = window.SupportbotCommon;
+  var $ = common.$, el = common.el, clear = common.clear;
+  var flash = common.flash, hideFlash = common.hideFlash;
   var API = "/api/agent";
+  var TYPING_SHOWN_MS = 4000;  // "Customer is typing…" without a new signal
+  var TYPING_EVERY_MS = 2000;  // the agent's typing is told at most this often
   var state = {
     me: null,          // {id, username, display_name, role}
-    csrf: null,
     queue: [],         // the handoffs of the current view, as the API sorts them
     view: "open",      // mine | unassigned | open | resolved
     q: "",             // search over transcripts and notes
@@ -17,8 +22,10 @@
     viewers: {},       // handoff id -> [{username, display_name}] who have it open
     unassigned: null,  // ids of queued handoffs already known (to notify about new ones)
     sound: true,
-    held: {},
-    drafted: {},       // handoff ids saved as article drafts          // handoff ids this agent has had (to tell a transfer away)
+    held: {},          // handoff ids this agent has had (to tell a transfer away)
+    drafted: {},       // handoff ids saved as article drafts
+    profile: null,     // the open conversation's customer profile (GET /customers/{id})
+    typedAt: 0,        // Date.now() when the agent's typing was last told
     queueAt: 0,        // Date.now() when the queue was fetched (to tick waiting times)
     openId: null,      // id of the handoff in the context panel
     detail: null,      // the last GET /handoffs/{id} answer for openId
@@ -29,23 +36,6 @@
     socketWanted: false,
     retry: 0,
   };
-
-  function $(id) { return document.getElementById(id); }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    if (attrs) {
-      for (var k in attrs) {
-        if (Object.prototype.hasOwnProperty.call(attrs, k) && attrs[k] !== undefined && attrs[k] !== null) {
-          node.setAttribute(k, String(attrs[k]));
-        }
-      }
-    }
-    if (text !== undefined && text !== null && text !== "") node.textContent = String(text);
-    return node;
-  }
-
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
 
   function setText(id, text, fallback) {
     var value = text === undefined || text === null || text === "" ? (fallback || "—") : String(text);
@@ -119,94 +109,41 @@
 
   function isMine(h) { return !!(h && state.me && h.agent === state.me.username && h.status === "claimed"); }
 
-  // ---------------------------------------------------------------- flash
+  // ---------------------------------------------------------------- API (common.js)
 
-  var flashTimer = null;
-  function flash(text, kind) {
-    var box = $("flash");
-    box.textContent = String(text);
-    box.className = kind || "info";
-    box.hidden = false;
-    clearTimeout(flashTimer);
-    flashTimer = setTimeout(function () { box.hidden = true; }, kind === "error" ? 10000 : 4000);
-  }
-  function hideFlash() { clearTimeout(flashTimer); $("flash").hidden = true; }
-
-  // ---------------------------------------------------------------- API
+  // the login view, sign-in and sign-out, and the API calls: common.js; the console adds what
+  // it does when a session starts (onApp) and ends (onLogin)
+  var session = common.session({ onApp: onApp, onLogin: onSessionEnd });
 
   function api(method, path, body) {
-    var headers = { Accept: "application/json" };
-    var options = { method: method, headers: headers, credentials: "same-origin", cache: "no-store" };
-    if (method !== "GET") {
-      if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
-      if (body !== undefined) {
-        headers["Content-Type"] = "application/json";
-        options.body = JSON.stringify(body);
-      }
-    }
     var url = path.indexOf("/api/") === 0 ? path : API + path;  // other APIs behind the same login
-    return fetch(url, options).then(function (response) {
-      return response.text().then(function (raw) {
-        var data = {};
-        try { data = raw ? JSON.parse(raw) : {}; } catch (e) {
-          data = { error: "The server answered " + response.status + " " + response.statusText + "." };
-        }
-        if (!response.ok && !(data && data.error)) {
-          var detail = data && data.detail;
-          if (Array.isArray(detail)) detail = detail.map(function (d) { return str(d.msg || d); }).join("; ");
-          data = { error: detail ? str(detail) : "HTTP " + response.status };
-        }
-        if (response.status === 401 && state.me && path !== "/login") {
-          showLogin("Your session has ended. Please sign in again.");
-        }
-        return { ok: response.ok, status: response.status, data: data || {} };
-      });
-    }, function () {
-      return { ok: false, status: 0, data: { error: "The server cannot be reached." } };
-    });
+    return session.api(method, url, body);
   }
 
-  function failed(result, what) {
-    if (result.ok) return false;
-    if (result.status !== 401) flash((what ? what + ": " : "") + str(result.data.error), "error");
-    return true;
-  }
+  function failed(result, what) { return session.failed(result, what); }
 
   // ---------------------------------------------------------------- views
 
-  function showLogin(message) {
+  // the session ended (signed out, expired): forget what was shown
+  function onSessionEnd() {
     disconnect();
     state.me = null;
-    state.csrf = null;
     state.openId = null;
     state.detail = null;
+    state.profile = null;
     state.queue = [];
     clear($("queue"));
     clear($("alerts"));
     closeContext();
-    $("app-view").hidden = true;
-    $("whoami").hidden = true;
-    $("login-view").hidden = false;
-    $("login-password").value = "";
-    var err = $("login-error");
-    if (message) { err.textContent = message; err.hidden = false; } else { err.hidden = true; }
     document.title = "Agent console — supportbot";
-    $("login-username").focus();
   }
 
-  function showApp(agent, csrf) {
+  function onApp(agent) {
     if (agent.role === "writer") {  // writers do not work handoffs: their page is elsewhere
       location.replace("/agent/writers");
       return;
     }
     state.me = agent;
-    state.csrf = csrf;
-    $("login-view").hidden = true;
-    $("login-error").hidden = true;
-    $("app-view").hidden = false;
-    $("whoami").hidden = false;
-    setText("me-name", agent.display_name || agent.username);
-    setText("me-role", agent.role);
     $("admin-replies").hidden = agent.role !== "admin";
     $("to-reports").hidden = agent.role !== "supervisor" && agent.role !== "admin";  // reports page
     closeContext();
@@ -219,41 +156,6 @@
     loadAgents();
     loadReplies();
     connect();
-  }
-
-  // ---------------------------------------------------------------- login / logout
-
-  function onLogin(event) {
-    event.preventDefault();
-    var username = $("login-username").value.trim();
-    var password = $("login-password").value;
-    var err = $("login-error");
-    err.hidden = true;
-    if (!username || !password) {
-      err.textContent = "Enter your username and password.";
-      err.hidden = false;
-      return;
-    }
-    $("login-submit").disabled = true;
-    api("POST", "/login", { username: username, password: password }).then(function (r) {
-      $("login-submit").disabled = false;
-      if (!r.ok || !r.data.agent) {
-        err.textContent = str(r.data.error) || "Sign-in failed.";
-        err.hidden = false;
-        $("login-password").value = "";
-        $("login-password").focus();
-        return;
-      }
-      $("login-password").value = "";
-      showApp(r.data.agent, r.data.csrf);
-    });
-  }
-
-  function onLogout() {
-    api("POST", "/logout", {}).then(function () {
-      hideFlash();
-      showLogin();
-    });
   }
 
   // ---------------------------------------------------------------- queue
@@ -569,6 +471,8 @@
   }
 
   function closeContext() {
+    hideCustomerTyping();
+    state.profile = null;
     state.openId = null;
     sendViewing();
     state.detail = null;
@@ -581,6 +485,11 @@
     var switching = String(id) !== String(state.openId);
     state.openId = id;
     if (switching) {
+      hideCustomerTyping();
+      state.profile = null;
+      $("cust-note-text").value = "";
+      clear($("merge-results"));
+      $("merge-search").value = "";
       sendViewing();
       $("label-text").value = "";
       loadReplies();
@@ -629,16 +538,17 @@
     applyDirection(h.language);
     renderHandoffState(h);
 
-    setText("cust-name", c.name || h.customer_name, "Anonymous");
-    setText("cust-verified", c.verified
-      ? "verified: " + c.verified + (c.email ? " / " + c.email : "")
-      : "not verified" + (c.email ? " (says " + c.email + ")" : ""));
-    setText("cust-channel", c.channel || h.channel);
-    setText("cust-first-seen", c.first_seen ? dateOf(c.first_seen) : "");
-    var earlier = c.earlier_conversations;
-    setText("cust-earlier", Array.isArray(earlier) ? earlier.length : earlier, "0");
+    if (!state.profile || String(state.profile.asked_id) !== String(c.id)) {
+      // until the profile arrives: what the handoff itself says
+      renderCustomer({ name: c.name || h.customer_name, email: c.email, verified: c.verified,
+        channels: [c.channel || h.channel], first_seen: c.first_seen });
+      setText("cust-earlier", c.earlier_conversations, "0");
+      if (c.id) loadProfile(c.id);
+    }
 
     setText("sum-first", s.first_problem);
+    setText("sum-why", s.why);
+    renderTried(Array.isArray(s.tried) ? s.tried : []);
     setText("sum-last", s.last_message || h.last_message);
     var ul = $("sum-unanswered");
     clear(ul);
@@ -752,12 +662,15 @@
       : status === "resolved" ? "Resolved" : status === "queued" ? "Waiting for an agent" : status);
 
     var claim = $("claim");
-    // handed over by this agent (a transfer, live from the socket): no active Claim any more
+    // only a queued conversation can be claimed: one claimed by someone else (before a reload
+    // too) or handed over by this agent shows who has it instead of an active Claim
     if (mine) state.held[String(h.id)] = true;
-    var handedOver = status === "claimed" && !mine && !!state.held[String(h.id)];
-    claim.disabled = mine || status === "resolved" || handedOver;
-    claim.textContent = mine ? "Claimed" : handedOver ? "Transferred to " + agentName(h.agent) : "Claim";
-    claim.title = status === "claimed" && !mine ? "Claimed by " + agentName(h.agent) : "";
+    var others = status === "claimed" && !mine;
+    var handedOver = others && !!state.held[String(h.id)];
+    claim.disabled = status !== "queued";
+    claim.textContent = mine ? "Claimed" : handedOver ? "Transferred to " + agentName(h.agent)
+      : others ? "Claimed by " + agentName(h.agent) : "Claim";
+    claim.title = others ? "Claimed by " + agentName(h.agent) : "";
 
     var canAct = mine;
     var isAdmin = state.me && state.me.role === "admin";
@@ -876,6 +789,192 @@
       li.appendChild(el("div", { class: "note-head" }, agentName(str(n.agent)) + (n.at ? " · " + timeOf(n.at) : "")));
       li.appendChild(el("div", { class: "note-text" }, n.text));
       ul.appendChild(li);
+    });
+  }
+
+  // ---------------------------------------------------------------- what the bot tried
+
+  function renderTried(tried) {
+    var ul = $("sum-tried");
+    clear(ul);
+    if (!tried.length) ul.appendChild(el("li", { class: "muted" }, "nothing: no article was searched"));
+    tried.forEach(function (t) {
+      var li = el("li", { "data-decision": str(t.decision) });
+      li.appendChild(el("span", { class: "q" }, "\u201c" + str(t.question) + "\u201d"));
+      li.appendChild(document.createTextNode(str(t.text)));
+      ul.appendChild(li);
+    });
+  }
+
+  // ---------------------------------------------------------------- typing, both ways
+
+  var typingTimer = null;
+  function showCustomerTyping() {
+    $("customer-typing").hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideCustomerTyping, TYPING_SHOWN_MS);
+  }
+  function hideCustomerTyping() {
+    clearTimeout(typingTimer);
+    $("customer-typing").hidden = true;
+  }
+
+  // the customer sees "Ana is typing…": told at most every 2 s, only for one's own conversation
+  function onReplyTyping() {
+    var id = state.openId;
+    if (id === null || !state.detail || !isMine(state.detail.handoff)) return;
+    if (!$("reply-text").value.trim()) return;
+    var now = Date.now();
+    if (now - state.typedAt < TYPING_EVERY_MS) return;
+    state.typedAt = now;
+    api("POST", "/handoffs/" + encodeURIComponent(id) + "/typing", {});  // best effort
+  }
+
+  // ---------------------------------------------------------------- the customer's profile
+
+  var profileSeq = 0;
+  function loadProfile(customerId) {
+    var seq = ++profileSeq;
+    var openId = state.openId;
+    return api("GET", "/customers/" + encodeURIComponent(customerId)).then(function (r) {
+      if (seq !== profileSeq || String(openId) !== String(state.openId)) return;
+      if (failed(r, "Customer")) return;
+      showProfile(r.data.customer, customerId);
+    });
+  }
+
+  function showProfile(profile, askedId) {
+    if (!profile) return;
+    state.profile = Object.assign({}, profile, { asked_id: askedId !== undefined ? askedId : profile.asked_id });
+    renderCustomer(state.profile);
+  }
+
+  function renderCustomer(p) {
+    setText("cust-name", p.name, "Anonymous customer");
+    var badge = $("cust-verified");
+    badge.hidden = false;
+    badge.className = "verified" + (p.verified ? "" : " no");
+    badge.textContent = p.verified ? "verified" : "not verified";
+    badge.title = p.verified ? "The shop vouched for this customer: " + str(p.verified) : "Not vouched for by the shop";
+    setText("cust-email", p.email, "not given");
+    setText("cust-channel", (Array.isArray(p.channels) ? p.channels : []).join(", "));
+    setText("cust-first-seen", p.first_seen ? dateOf(p.first_seen) : "");
+
+    var attrs = $("cust-attributes");
+    clear(attrs);
+    var values = p.attributes && typeof p.attributes === "object" ? p.attributes : {};
+    Object.keys(values).sort().forEach(function (key) {
+      attrs.appendChild(el("dt", null, key));
+      attrs.appendChild(el("dd", { "data-attribute": key }, str(values[key])));
+    });
+
+    if (Array.isArray(p.conversations)) setText("cust-earlier", Math.max(0, p.conversations.length - 1), "0");
+    var convs = $("cust-conversations");
+    clear(convs);
+    var conversations = Array.isArray(p.conversations) ? p.conversations : [];
+    var current = state.detail && state.detail.handoff ? state.detail.handoff.conversation_key : null;
+    if (!conversations.length) convs.appendChild(el("li", { class: "none muted" }, p.conversations ? "None." : "Loading…"));
+    conversations.forEach(function (c) {
+      var here = c.key === current;
+      var li = el("li", { class: here ? "current" : "", "data-conversation": c.key });
+      var head = el("div", { class: "conv-head" });
+      head.appendChild(el("span", { class: "badge" }, c.channel));
+      head.appendChild(el("span", null, dateOf(c.started)));
+      if (here) head.appendChild(el("span", null, "this conversation"));
+      li.appendChild(head);
+      li.appendChild(el("div", { class: "conv-first", dir: "auto" }, c.first_message || "(no message)"));
+      li.appendChild(el("div", { class: "conv-outcome" }, c.outcome));
+      if (c.handoff_id && !here) {
+        var open = el("button", { type: "button", class: "btn-link open-conv" }, "Open");
+        open.addEventListener("click", function () { openHandoff(c.handoff_id); });
+        li.appendChild(open);
+      }
+      convs.appendChild(li);
+    });
+
+    var notes = $("cust-notes");
+    clear(notes);
+    var list = Array.isArray(p.notes) ? p.notes : [];
+    if (!list.length) notes.appendChild(el("li", { class: "none" }, "No notes on this customer."));
+    list.forEach(function (n) {
+      var li = el("li", { class: "note" });
+      li.appendChild(el("div", { class: "note-head" }, agentName(str(n.agent)) + (n.at ? " · " + timeOf(n.at) : "")));
+      li.appendChild(el("div", { class: "note-text" }, n.text));
+      notes.appendChild(li);
+    });
+
+    var merges = $("cust-merges");
+    clear(merges);
+    (Array.isArray(p.merges) ? p.merges : []).forEach(function (m) {
+      var who = m.merged || {};
+      var li = el("li", { "data-merge-id": m.id });
+      li.appendChild(el("span", null, "Merged: " + (who.name || "customer #" + who.id) + " · " + str(who.channel) +
+        (m.agent ? " · by " + agentName(str(m.agent)) : "")));
+      var undo = el("button", { type: "button", class: "btn undo-merge" }, "Undo merge");
+      undo.addEventListener("click", function () { onUndoMerge(m.id, undo); });
+      li.appendChild(undo);
+      merges.appendChild(li);
+    });
+  }
+
+  function onCustomerNote() {
+    var p = state.profile;
+    var area = $("cust-note-text");
+    var text = area.value.trim();
+    if (!p || !text) { area.focus(); return; }
+    withButton($("cust-note-add"), api("POST", "/customers/" + encodeURIComponent(p.id) + "/notes", { text: text })).then(function (r) {
+      if (failed(r, "Note on customer")) return;
+      area.value = "";
+      if (state.profile && state.profile.id === p.id) {
+        state.profile.notes = (state.profile.notes || []).concat([r.data.note]);
+        renderCustomer(state.profile);
+      }
+    });
+  }
+
+  function onMergeSearch() {
+    var q = $("merge-search").value.trim();
+    var list = $("merge-results");
+    clear(list);
+    if (!q || !state.profile) return;
+    api("GET", "/customers?q=" + encodeURIComponent(q)).then(function (r) {
+      if (failed(r, "Find customer")) return;
+      var found = Array.isArray(r.data.customers) ? r.data.customers : [];
+      clear(list);
+      if (!found.length) list.appendChild(el("li", { class: "none muted" }, "No customer matches."));
+      found.forEach(function (c) {
+        var same = state.profile && c.root_id === state.profile.id;
+        var li = el("li", { "data-customer-id": c.id });
+        li.appendChild(el("span", null, (c.name || "customer") + " · " + str(c.channel) + (c.email ? " · " + c.email : "") + " · #" + c.id));
+        var merge = el("button", { type: "button", class: "btn merge-this" }, same ? "Already this customer" : "Merge into this profile");
+        merge.disabled = same;
+        merge.addEventListener("click", function () { onMerge(c.id, merge); });
+        li.appendChild(merge);
+        list.appendChild(li);
+      });
+    });
+  }
+
+  function onMerge(otherId, button) {
+    var p = state.profile;
+    if (!p) return;
+    withButton(button, api("POST", "/customers/" + encodeURIComponent(p.id) + "/merge", { customer_id: otherId })).then(function (r) {
+      if (failed(r, "Merge")) return;
+      clear($("merge-results"));
+      $("merge-search").value = "";
+      $("cust-merge").open = false;
+      showProfile(r.data.customer, p.asked_id);
+      flash("Merged: one profile now.", "info");
+    });
+  }
+
+  function onUndoMerge(mergeId, button) {
+    var p = state.profile;
+    withButton(button, api("POST", "/customers/merges/" + encodeURIComponent(mergeId) + "/undo", {})).then(function (r) {
+      if (failed(r, "Undo merge")) return;
+      // the open conversation's own profile (it may have been the merged one)
+      if (p) loadProfile(p.asked_id);
+      flash("Merge undone: two profiles again.", "info");
     });
   }
 
@@ -1079,8 +1178,8 @@
       // the session may have ended while we were away
       api("GET", "/me").then(function (r) {
         if (!state.socketWanted) return;
-        if (r.ok) { if (r.data.csrf) state.csrf = r.data.csrf; connect(); }
-        else if (r.status === 401) showLogin("Your session has ended. Please sign in again.");
+        if (r.ok) { if (r.data.csrf) session.csrf = r.data.csrf; connect(); }
+        else if (r.status === 401) session.showLogin("Your session has ended. Please sign in again.");
         else scheduleReconnect();
       });
     }, delay);
@@ -1125,8 +1224,11 @@
       renderQueue();
     } else if (ev.type === "labels") {
       labelsChanged(ev.handoff_id, Array.isArray(ev.labels) ? ev.labels : []);
+    } else if (ev.type === "typing") {
+      if (state.openId !== null && String(ev.handoff_id) === String(state.openId)) showCustomerTyping();
     } else if (ev.type === "message") {
       if (state.openId !== null && String(ev.handoff_id) === String(state.openId) && state.detail) {
+        if (ev.message && ev.message.sender === "customer") hideCustomerTyping();
         appendMessage(ev.message);
         refreshDetailSoon();  // intent, articles and frustration of the new message; the summary
       }
@@ -1144,9 +1246,6 @@
   // ---------------------------------------------------------------- start
 
   function start() {
-    $("login-form").addEventListener("submit", onLogin);
-    $("logout").addEventListener("click", onLogout);
-    $("flash").addEventListener("click", hideFlash);
     $("claim").addEventListener("click", onClaim);
     $("reply-send").addEventListener("click", onReply);
     $("reply-text").addEventListener("keydown", function (e) {
@@ -1172,10 +1271,10 @@
     $("notify-enable").addEventListener("click", onNotifyEnable);
     setInterval(tick, 1000);
 
-    api("GET", "/me").then(function (r) {
-      if (r.ok && r.data.agent) showApp(r.data.agent, r.data.csrf);
-      else showLogin();
-    });
+    $("reply-text").addEventListener("input", onReplyTyping);
+    $("cust-note-add").addEventListener("click", onCustomerNote);
+    $("merge-form").addEventListener("submit", function (e) { e.preventDefault(); onMergeSearch(); });
+    session.start();  // the login form, the log-out button, the flash; the app if signed in
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
