@@ -84,7 +84,33 @@ async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]
         await site.handoff(
             "web", "w-pavel", "I need to change my order", Customer("w-pavel", "Pavel")
         )
+        await trigger(site)
         yield site
+
+
+REFUNDS = {"id": "refunds", "title": "Refunds", "score": 0.48}
+RETURNS = {"id": "returns", "title": "Return an item", "score": 0.46}
+
+
+async def trigger(site: Site) -> None:
+    """Olga: an answered question, a clarify she never picked, then "a person, please"."""
+    store, who = site.hub.store, Customer("w-olga", "Olga")
+    turns = [
+        ("how do I reset my password", "question", {"decision": "answer", "article": "reset"}),
+        (
+            "where is my money for the returned shoes",
+            "question",
+            {"decision": "clarify", "candidates": [REFUNDS, RETURNS]},
+        ),
+        ("a person please", "ask_human", None),
+    ]
+    for text, intent, kb in turns:
+        stored = await store.store_incoming(IncomingMessage("web", "w-olga", text, who))
+        await store.annotate(stored.message.id, intent, 0.9, kb)
+    await site.hub.handoffs.request(stored.conversation, "requested", 0.0, {})
+    handoff = await site.hub.handoffs.open_for(stored.conversation.id)
+    assert handoff is not None
+    site.ids["w-olga"] = handoff.id
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +223,22 @@ async def test_typing_both_ways(browser: Browser, site: Site):
     await ana.locator("#reply-text").press_sequentially(" for you", delay=40)
     await ana.wait_for_timeout(300)
     assert len(told) == 2, told
+    assert watch.dialogs == [] and watch.errors == []
+
+
+async def test_the_summary_states_the_trigger(browser: Browser, site: Site):
+    watch = Watch()
+    ana = await console(browser, site, "ana", watch)
+    await open_handoff(ana, site.ids["w-olga"])
+    await expect(ana.locator("#sum-first")).to_have_text("where is my money for the returned shoes")
+    await expect(ana.locator("#sum-why")).to_have_text("the customer asked for a person")
+    await expect(ana.locator("#sum-tried li")).to_have_count(2)
+    await expect(ana.locator("#sum-tried li").nth(1)).to_contain_text(
+        "offered “Refunds” (0.48), “Return an item” (0.46); the customer picked none"
+    )
+    await expect(ana.locator("#sum-unanswered li")).to_have_text(
+        ["where is my money for the returned shoes"]
+    )
     assert watch.dialogs == [] and watch.errors == []
 
 
