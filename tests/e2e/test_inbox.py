@@ -70,6 +70,7 @@ async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]
             articles_dir=var / "no-articles",
             rasa_managed=False,
             rasa_url=f"http://127.0.0.1:{free_port()}",
+            routing_auto_assign=False,  # claimed by hand here (routing: tests/e2e/test_routing.py)
         )
     )
     async with serve(create_app(hub)) as url:
