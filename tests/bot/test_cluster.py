@@ -1,0 +1,124 @@
+"""Several hubs on one real Redis (127.0.0.1:6379): one customer's messages are handled one at a
+time whichever hub takes them, and background work runs on exactly one hub, handed over when
+that hub stops or dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+
+from bot.cluster import Leader, Locks, RedisLeader, RedisLocks, redis_client
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+async def _interleaving(first: Locks, second: Locks, key: str) -> list[str]:
+    """Two hubs each handle one message of the same conversation at once."""
+    order: list[str] = []
+
+    async def handle(locks: Locks, name: str) -> None:
+        async with locks.hold(key):
+            order.append(f"{name} question")
+            await asyncio.sleep(0.05)  # Rasa thinking
+            order.append(f"{name} answer")
+
+    await asyncio.gather(handle(first, "a"), handle(second, "b"))
+    return order
+
+
+async def test_one_hub_handles_a_conversation_one_message_at_a_time() -> None:
+    locks = Locks()
+    order = await _interleaving(locks, locks, "web:one")
+    assert order in (
+        ["a question", "a answer", "b question", "b answer"],
+        ["b question", "b answer", "a question", "a answer"],
+    )
+    assert not locks._local  # nothing kept per finished conversation
+
+
+async def test_two_hubs_handle_a_conversation_one_message_at_a_time() -> None:
+    key = f"web:{uuid.uuid4().hex[:8]}"
+    hub1, hub2 = RedisLocks(redis_client(REDIS_URL)), RedisLocks(redis_client(REDIS_URL))
+    order = await _interleaving(hub1, hub2, key)
+    assert order[0][0] == order[1][0] and order[2][0] == order[3][0], order  # Q A Q A
+    await hub1.redis.aclose()
+    await hub2.redis.aclose()
+
+
+async def test_a_dead_hubs_lock_frees_itself() -> None:
+    key = f"web:{uuid.uuid4().hex[:8]}"
+    dead = redis_client(REDIS_URL)
+    await dead.set(f"supportbot:lock:{key}", "a hub that died", px=300)
+    alive = RedisLocks(redis_client(REDIS_URL), wait=5)
+    async with asyncio.timeout(3):
+        async with alive.hold(key):
+            pass
+    await dead.aclose()
+    await alive.redis.aclose()
+
+
+async def test_the_only_hub_always_leads() -> None:
+    ran = asyncio.Event()
+
+    async def job() -> None:
+        ran.set()
+        await asyncio.Event().wait()
+
+    leader = Leader("retry")
+    runner = asyncio.create_task(leader.run(job))
+    await asyncio.wait_for(ran.wait(), 2)
+    runner.cancel()
+
+
+@pytest.mark.parametrize("how", ["stops", "dies"])
+async def test_background_work_runs_on_one_hub_and_moves_when_it_goes(how: str) -> None:
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    running: dict[str, int] = {"hub-1": 0, "hub-2": 0}
+
+    def job_for(hub: str):  # type: ignore[no-untyped-def]
+        async def job() -> None:
+            running[hub] += 1
+            try:
+                await asyncio.Event().wait()
+            finally:
+                running[hub] -= 1
+
+        return job
+
+    one = RedisLeader(redis_client(REDIS_URL), name, ttl=0.6, hub="hub-1")
+    two = RedisLeader(redis_client(REDIS_URL), name, ttl=0.6, hub="hub-2")
+    await one.start()
+    await two.start()
+    runners = [
+        asyncio.create_task(one.run(job_for("hub-1"))),
+        asyncio.create_task(two.run(job_for("hub-2"))),
+    ]
+    await asyncio.sleep(0.5)
+    assert running == {"hub-1": 1, "hub-2": 0}  # exactly one hub works
+
+    if how == "stops":
+        await one.stop()  # a clean shutdown hands over at once
+    else:  # the hub dies: its lease is not renewed and runs out
+        assert one._loop is not None
+        one._loop.cancel()
+        await one.redis.delete("nothing")  # the connection is fine; only the renewals stopped
+    async with asyncio.timeout(3):
+        while running["hub-2"] != 1:
+            await asyncio.sleep(0.05)
+    if how == "dies":
+        # the dead hub's job is cancelled as soon as its renewal finds the lease gone
+        one._loop = asyncio.create_task(one._keep())
+        async with asyncio.timeout(3):
+            while running["hub-1"]:
+                await asyncio.sleep(0.05)
+    assert running == {"hub-1": 0, "hub-2": 1}
+    for runner in runners:
+        runner.cancel()
+    await asyncio.gather(*runners, return_exceptions=True)
+    await one.stop()
+    await two.stop()
+    await one.redis.aclose()
+    await two.redis.aclose()
