@@ -80,7 +80,8 @@ class ProfileError(ValueError):
 
 
 def _short(value: object, limit: int) -> str:
-    return " ".join(str(value).split())[:limit]
+    """One line of at most `limit` characters (no NUL: PostgreSQL cannot store it)."""
+    return " ".join(str(value).replace("\x00", "").split())[:limit]
 
 
 def clean_attributes(raw: Mapping[Any, Any] | None) -> dict[str, str]:
@@ -364,6 +365,8 @@ class CustomerProfiles:
         text = text.strip()
         if not text or len(text) > MAX_NOTE:
             raise ProfileError(f"a note is 1-{MAX_NOTE} characters")
+        if "\x00" in text:
+            raise ProfileError("a note cannot contain a NUL character")
         async with self.db.session() as s:
             root = await root_of(s, await self._row(s, customer_id))
             note = CustomerNote(customer_id=root.id, agent_id=agent.id, text=text)

@@ -70,6 +70,7 @@ def test_attributes_are_short_strings():
             "bad key!": "dropped",
             "nested": {"a": 1},
             "none": None,
+            "nul": "a\x00b",
             "x" * 60: "a long key is cut",
         }
     )
@@ -77,6 +78,7 @@ def test_attributes_are_short_strings():
     assert len(cleaned["page"]) == 200
     assert "bad key!" not in cleaned and "nested" not in cleaned and "none" not in cleaned
     assert cleaned["x" * 40] == "a long key is cut"
+    assert cleaned["nul"] == "ab"  # PostgreSQL cannot store a NUL
 
 
 async def test_what_channels_say_is_kept_and_a_verified_value_wins(site: Site):
@@ -162,6 +164,10 @@ async def test_profile_across_channels_with_notes_and_a_reversible_merge(site: S
             headers=headers,
         )
         assert note.status_code == 200 and note.json()["note"]["agent"] == "Ana"
+        nul = await client.post(
+            f"/api/agent/customers/{tg_id}/notes", json={"text": "a\x00b"}, headers=headers
+        )
+        assert nul.status_code == 400 and "NUL" in nul.json()["error"]
 
         found = (await client.get("/api/agent/customers", params={"q": "mira@"})).json()
         assert [c["id"] for c in found["customers"]] == [web_id]
