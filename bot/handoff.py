@@ -193,7 +193,7 @@ class Handoffs:
         await self._notify({"type": "queue"})
         await self.emit(HandoffEvent("queued", handoff.id))
         language = conversation.language
-        agent = None if closed or self.auto_assign is None else await self.auto_assign(handoff.id)
+        agent = None if closed else await self._auto_assign(handoff.id)
         if agent is not None:  # claimed for them: the customer hears it in this very reply
             conversation.state = "with_agent"
             name = agent.display_name
@@ -206,6 +206,24 @@ class Handoffs:
                     "status": {"state": "with_agent", "agent": name},
                 },
             )
+        return await self._queued_message(conversation, handoff)
+
+    async def _auto_assign(self, handoff_id: int) -> Agent | None:
+        """The agent the new handoff was claimed for, if any; a failure leaves it queued."""
+        if self.auto_assign is None:
+            return None
+        try:
+            return await self.auto_assign(handoff_id)
+        except Exception:
+            log.exception("auto-assignment of handoff %s failed: it stays queued", handoff_id)
+            return None
+
+    async def _queued_message(
+        self, conversation: Conversation, handoff: Handoff
+    ) -> OutgoingMessage:
+        """What a customer whose handoff waits is told: a person takes over (or, while the team
+        is closed, when we open and that they may leave an e-mail), and their position."""
+        language = conversation.language
         standing = await self.queue.standing(handoff.id)
         self.queue.told(conversation.id)
         if standing.opens_at is not None:  # closed: when we open, and the offer of an e-mail

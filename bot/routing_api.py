@@ -82,7 +82,7 @@ def build_routing_api(
     async def profile(username: Username, _: Reader) -> dict[str, Any]:
         """An agent's routing profile: languages, skills, max_open (and the capacity it
         means), team."""
-        found = await profiles.get(username)
+        found = None if "\x00" in username else await profiles.get(username)
         if found is None:
             raise HTTPException(404, f"no agent '{username}'")
         return {"agent": found.to_dict()}
@@ -93,7 +93,7 @@ def build_routing_api(
     )
     async def change(username: Username, body: ProfileChange, _: Admin) -> dict[str, Any]:
         """Change an agent's languages, skills, max_open or team (admins only)."""
-        if await profiles.get(username) is None:
+        if "\x00" in username or await profiles.get(username) is None:
             raise HTTPException(404, f"no agent '{username}'")
         changes = {name: getattr(body, name) for name in body.model_fields_set}
         for name in ("languages", "skills"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from bot.app import create_app
@@ -49,6 +50,13 @@ async def site(
         await hub.agents.create("ana", "correct horse", role="agent", display_name="Ana")
         await hub.agents.create("root", "admin password", role="admin")
         yield url, hub
+
+
+@pytest.fixture(scope="module")
+async def admin(site) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """An admin logged in once for the module (argon2 is slow on purpose)."""
+    async with login(site[0], "root", "admin password") as logged_in:
+        yield logged_in
 
 
 async def test_an_admin_sets_an_agents_languages_skills_capacity_and_team(site):
@@ -115,24 +123,22 @@ async def test_an_admin_sets_an_agents_languages_skills_capacity_and_team(site):
         ({"languages": ["x"] * 21}, "languages"),
     ],
 )
-async def test_bad_values_are_a_clear_400(site, body, error):
-    url, _ = site
-    async with login(url, "root", "admin password") as (admin, csrf):
-        response = await admin.patch(
-            "/api/agent/agents/ana", json=body, headers={"X-CSRF-Token": csrf}
-        )
-        assert response.status_code == 400, response.text
-        assert error in response.json()["error"]
+async def test_bad_values_are_a_clear_400(admin, body, error):
+    client, csrf = admin
+    response = await client.patch(
+        "/api/agent/agents/ana", json=body, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 400, response.text
+    assert error in response.json()["error"]
 
 
-async def test_an_unknown_agent_is_a_404(site):
-    url, _ = site
-    async with login(url, "root", "admin password") as (admin, csrf):
-        missing = await admin.patch(
-            "/api/agent/agents/ghost", json={"team": "x"}, headers={"X-CSRF-Token": csrf}
-        )
-        assert missing.status_code == 404 and missing.json() == {"error": "no agent 'ghost'"}
-        assert (await admin.get("/api/agent/agents/ghost")).status_code == 404
+async def test_an_unknown_agent_is_a_404(admin):
+    client, csrf = admin
+    missing = await client.patch(
+        "/api/agent/agents/ghost", json={"team": "x"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert missing.status_code == 404 and missing.json() == {"error": "no agent 'ghost'"}
+    assert (await client.get("/api/agent/agents/ghost")).status_code == 404
 
 
 async def test_the_teams_hours_are_listed(site):
