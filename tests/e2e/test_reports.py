@@ -227,6 +227,7 @@ async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]
             articles_dir=var / "no-articles",
             rasa_managed=False,
             rasa_url=f"http://127.0.0.1:{free_port()}",
+            routing_auto_assign=False,  # the seeded queue stays as the reports expect it
         )
     )
     async with serve(create_app(hub)) as url:
