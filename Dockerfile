@@ -61,6 +61,7 @@ CMD ["supportbot", "run", "--skip-train"]
 FROM ${RASA_BASE} AS rasa
 
 ENV PYTHONUNBUFFERED=1 \
+    RASA_TELEMETRY_ENABLED=false \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 

@@ -331,6 +331,28 @@ def test_cluster_endpoints_use_redis_tracker_and_lock_stores() -> None:
     assert action["headers"]["Authorization"] == "Bearer ${ACTION_TOKEN}"
 
 
+def test_cluster_endpoint_variables_are_plain_yaml_values() -> None:
+    """Rasa substitutes ${VAR} through an implicit YAML resolver, which skips quoted values: a
+    quoted "${REDIS_PORT}" reaches RedisLockStore as that text and Rasa fails to start."""
+
+    def scalars(node: yaml.Node) -> Iterator[yaml.ScalarNode]:
+        if isinstance(node, yaml.ScalarNode):
+            yield node
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                yield from scalars(key)
+                yield from scalars(value)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                yield from scalars(item)
+
+    root = yaml.compose(CLUSTER_ENDPOINTS.read_text(encoding="utf-8"))
+    with_variables = [n for n in scalars(root) if "${" in n.value]
+    assert len(with_variables) == 8
+    quoted = [n.value for n in with_variables if n.style is not None]
+    assert not quoted, f"quoted, so Rasa would not substitute them: {quoted}"
+
+
 def test_the_embedded_default_endpoints_are_unchanged() -> None:
     """`make run` keeps SQLite and one Rasa: endpoints.yml has no Redis and no lock store."""
     endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
@@ -411,6 +433,7 @@ def test_real_rasa_keeps_trackers_and_locks_in_redis(
         "REDIS_HOST": "127.0.0.1",
         "REDIS_PORT": "6379",
         "REDIS_PASSWORD": "",
+        "RASA_TELEMETRY_ENABLED": "false",
     }
     command = [
         str(rasa), "run", "--enable-api", "--interface", "127.0.0.1", "--port", str(port),
