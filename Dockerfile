@@ -23,10 +23,9 @@ ENV PYTHONUNBUFFERED=1 \
     TRANSFORMERS_OFFLINE=1
 
 WORKDIR /app
-RUN useradd --create-home --uid 10001 supportbot
-
 # the biggest layer first, so that it is cached across code changes
-RUN pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0
+RUN useradd --create-home --uid 10001 supportbot \
+ && pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0
 
 # the project's dependencies, read from pyproject.toml (cached until pyproject.toml changes)
 COPY pyproject.toml ./
@@ -45,7 +44,8 @@ RUN pip install --no-deps -e . \
  && supportbot kb index \
  && chown -R supportbot:supportbot /app/var /app/knowledge_base/articles
 
-USER supportbot
+USER 10001:10001
+ENV HOME=/home/supportbot
 EXPOSE 8000
 # Rasa runs in its own containers (RASA_MANAGED=false, RASA_URL=...); see docker-compose.yml
 ENV SUPPORTBOT_HOST=0.0.0.0 \
@@ -78,7 +78,7 @@ RUN rasa train --config config.yml --domain domain.yml --data data --out models 
  && rm -rf .rasa /root/.cache \
  && chown -R rasa:rasa /app
 
-USER rasa
+USER 10001:10001
 ENV HOME=/home/rasa
 EXPOSE 5005
 HEALTHCHECK --interval=10s --timeout=5s --start-period=180s --retries=3 \
