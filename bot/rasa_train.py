@@ -19,8 +19,8 @@ def latest_model(models_dir: Path) -> Path | None:
     return models[-1] if models else None
 
 
-async def train(settings: Settings, force: bool = False, echo: bool = True) -> Path:
-    """Run `rasa train`; its progress bars go to our terminal. Returns the model file."""
+def train_command(settings: Settings, force: bool = False) -> list[str]:
+    """`rasa train` for the project in `settings`, writing the model to its models folder."""
     project = settings.rasa_project
     settings.models_dir.mkdir(parents=True, exist_ok=True)
     cmd = [
@@ -35,11 +35,17 @@ async def train(settings: Settings, force: bool = False, echo: bool = True) -> P
         "--out",
         str(settings.models_dir),
     ]
-    if force:
-        cmd.append("--force")
+    return [*cmd, "--force"] if force else cmd
+
+
+async def train(settings: Settings, force: bool = False, echo: bool = True) -> Path:
+    """Run `rasa train`; its progress bars go to our terminal. Returns the model file."""
     output = None if echo else asyncio.subprocess.DEVNULL
     process = await asyncio.create_subprocess_exec(
-        *cmd, cwd=str(project), stdout=output, stderr=output if not echo else sys.stderr
+        *train_command(settings, force),
+        cwd=str(settings.rasa_project),
+        stdout=output,
+        stderr=output if not echo else sys.stderr,
     )
     code = await process.wait()
     model = latest_model(settings.models_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,7 @@ import pytest
 from bot.settings import ROOT, Settings, load_settings
 from bot.storage.db import Database
 from bot.storage.repo import Store
+from tests.rasa_training import BackgroundTraining
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -32,6 +34,26 @@ def _guarded_connect(self: socket.socket, address: object) -> object:
         if not local:
             raise RuntimeError(f"test tried to reach the network: {address!r}")
     return _real_connect(self, address)  # type: ignore[arg-type]
+
+
+TRAINING: list[BackgroundTraining] = []  # Rasa's training, when e2e tests are to run
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The end-to-end tests last: Rasa trains in the background while the others run."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/e2e/"))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(item.nodeid.startswith("tests/e2e/") for item in session.items):
+        training = BackgroundTraining(load_settings(env_file=Path("/nonexistent")))
+        training.start()
+        TRAINING.append(training)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for training in TRAINING:
+        training.stop()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -117,3 +139,21 @@ def embedder(base_settings: Settings):  # type: ignore[no-untyped-def]
 
 
 DEMO_ARTICLES = ROOT / "knowledge_base" / "articles"
+
+
+@pytest.fixture(scope="session")
+def demo_kb_cache(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo articles' embedding caches and calibrations as the bot builds them by default
+    (en: MiniLM, others: e5), made once per run: the e2e hub and the multilingual tests start
+    from a copy (`copy_demo_kb_cache`) instead of each embedding and calibrating everything."""
+    from bot.hub import knowledge_base
+
+    cache = tmp_path_factory.mktemp("demo-kb-cache")
+    knowledge_base(base_settings.with_(index_dir=cache), DEMO_ARTICLES).build()
+    return cache
+
+
+def copy_demo_kb_cache(cache: Path, to: Path) -> Path:
+    """A private copy of `demo_kb_cache` (a hub persists into its index folder)."""
+    shutil.copytree(cache, to, dirs_exist_ok=True)
+    return to

