@@ -74,8 +74,7 @@ def test_add_then_list(db_url, monkeypatch, capsys):
     assert agents_listed(monkeypatch, capsys) == [
         {"username": "maria", "display_name": "Maria K", "role": "agent", "disabled": False}
         | routing,
-        {"username": "root", "display_name": "root", "role": "admin", "disabled": False}
-        | routing,
+        {"username": "root", "display_name": "root", "role": "admin", "disabled": False} | routing,
     ]
 
 
