@@ -27,7 +27,6 @@ import pytest
 import yaml
 
 from bot.http_limits import RASA_CALL_BYTES
-from bot.rasa_train import latest_model
 from bot.settings import ENV, ROOT, Settings
 
 COMPOSE = ROOT / "docker-compose.yml"
@@ -67,9 +66,9 @@ def websocket_paths() -> set[str]:
 
 
 def app_route(method: str, path: str) -> bool:
-    """Whether the hub's app (bot/app.py) declares this route."""
-    code = (ROOT / "bot" / "app.py").read_text(encoding="utf-8")
-    return re.search(rf"""@app\.{method}\(\s*["']{re.escape(path)}["']""", code) is not None
+    """Whether the hub's code declares this route (`@app.get("/healthz")`, `@api.post(...)`)."""
+    pattern = re.compile(rf"""@\w+\.{method}\(\s*["']{re.escape(path)}["']""")
+    return any(pattern.search(source.read_text(encoding="utf-8")) for source in _python_sources())
 
 
 # ------------------------------------------------------------------------------------------
@@ -414,7 +413,8 @@ def test_real_rasa_keeps_trackers_and_locks_in_redis(
     from tests.conftest import free_port
 
     rasa = base_settings.rasa_venv / "bin" / "rasa"
-    model = latest_model(Path(os.environ.get("RASA_CLUSTER_MODEL_DIR", base_settings.models_dir)))
+    models = Path(os.environ.get("RASA_CLUSTER_MODEL_DIR", base_settings.models_dir))
+    model = max(models.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime, default=None)
     if not rasa.exists() or model is None:
         pytest.skip("needs .venv-rasa and a trained model (make train)")
     red = redis.Redis(host="127.0.0.1", port=6379, db=0, decode_responses=True)
