@@ -88,6 +88,12 @@ async def say(page: Page, text: str) -> None:
     await page.press("#sb-input", "Enter")
 
 
+@pytest.fixture(autouse=True)
+def claimed_by_hand(running: Running) -> None:
+    """Agents here claim by hand: auto-assignment is off (tests/e2e/test_routing.py has it)."""
+    running.hub.assigner.enabled = False
+
+
 async def agent_page(
     browser: Browser, running: Running, username: str, watch: Watch
 ) -> tuple[BrowserContext, Page]:
