@@ -48,6 +48,10 @@ class Locks:
         self._local: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
 
+    def busy(self, key: str) -> bool:
+        """Whether this hub is working on `key` (or waits to) right now."""
+        return key in self._users
+
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
         lock = self._local.setdefault(key, asyncio.Lock())
@@ -65,6 +69,9 @@ class Locks:
     @asynccontextmanager
     async def _cluster(self, key: str) -> AsyncIterator[None]:
         yield
+
+    async def close(self) -> None:
+        return None
 
 
 class RedisLocks(Locks):
@@ -89,6 +96,9 @@ class RedisLocks(Locks):
         finally:
             with suppress(Exception):  # expired already: the next holder has it
                 await lock.release()
+
+    async def close(self) -> None:
+        await self.redis.aclose()
 
 
 class Leader:
@@ -160,6 +170,7 @@ class RedisLeader(Leader):
             with suppress(Exception):
                 await self.redis.eval(_RELEASE, 1, self.key, self.token)
         self._set(False)
+        await self.redis.aclose()
 
     async def _try(self) -> None:
         milliseconds = int(self.ttl * 1000)

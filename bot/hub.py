@@ -14,6 +14,7 @@ from actions import build_executor
 from bot.agent_events import AgentEvents
 from bot.agent_profiles import AgentProfiles
 from bot.auth import AgentDirectory
+from bot.cluster import make_leader, make_locks
 from bot.gap_signals import GapSignals
 from bot.gaps import GapBook
 from bot.handoff import HandoffEvent, Handoffs
@@ -65,6 +66,10 @@ class Hub:
         self.settings = settings
         self.db = Database(settings.db_url)
         self.store = Store(self.db)
+        # several hubs (REDIS_URL): one message of a conversation at a time across them, and
+        # the background work below on one hub only; without Redis both are in memory
+        self.locks = make_locks(settings.redis_url)
+        self.leader = make_leader(settings.redis_url, "background")
         self.kb = knowledge_base(settings)
         self.kb_watcher = ArticleWatcher(self.kb, settings.kb_watch_seconds)  # live reload
         self.rasa = RasaClient(
@@ -113,6 +118,7 @@ class Hub:
             settings.frustration_threshold,
             LanguageDetection(settings.supported_languages, settings.default_language),
             self.surveys,
+            self.locks,
         )
         self.router.deliver = self.deliver
         self.router.on_customer_message = self._customer_message_to_agents
@@ -173,12 +179,15 @@ class Hub:
             await channel.start()
         if self.desk:
             await self.desk.start()
-        self._background.append(asyncio.create_task(self._retry_loop(), name="retry-pending"))
-        self._background.append(
-            asyncio.create_task(self.gaps.watch_coverage(), name="gap-coverage")
-        )
-        # a team that opens gets its queue handed out
-        self._background.append(asyncio.create_task(self.assigner.tick(), name="routing"))
+        # on one hub of several (the leader): answering stored messages, marking gaps covered,
+        # handing out the queue of a team that opens
+        await self.leader.start()
+        for job, name in (
+            (self._retry_loop, "retry-pending"),
+            (self.gaps.watch_coverage, "gap-coverage"),
+            (self.assigner.tick, "routing"),
+        ):
+            self._background.append(asyncio.create_task(self.leader.run(job), name=name))
 
     async def _retry_loop(self, every: float = 5.0) -> None:
         """Answer what is still unanswered: messages stored by a hub that died or lost its
@@ -201,6 +210,8 @@ class Hub:
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.leader.stop()
+        await self.locks.close()
         await self.kb_watcher.stop()
         await self.kb.close()
         for channel in self.channels.values():

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import frustration
+from bot.cluster import Locks
 from bot.handoff import Deliver, Handoffs
 from bot.i18n import t
 from bot.language import LanguageDetection
@@ -49,6 +49,7 @@ class Router:
         frustration_threshold: float = 0.7,
         languages: LanguageDetection | None = None,
         surveys: Surveys | None = None,
+        locks: Locks | None = None,
     ) -> None:
         self.store = store
         self.rasa = rasa
@@ -57,7 +58,8 @@ class Router:
         self.max_chars = max_chars
         self.frustration_threshold = frustration_threshold
         self.languages = languages  # None: the channel's language is used as given
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # one message of a conversation at a time, on this hub (and across hubs with Redis)
+        self.locks = locks or Locks()
         self.deliver: Deliver | None = None  # push to a channel (used for late replies)
         self.on_customer_message: Callable[[int, Message], Awaitable[None]] | None = None
 
@@ -69,7 +71,7 @@ class Router:
         if not msg.text or not msg.text.strip():
             raise InvalidMessage("The message is empty.")
         with storage_errors():
-            async with self._locks[msg.conversation_key]:
+            async with self.locks.hold(msg.conversation_key):
                 too_long = len(msg.text) > self.max_chars
                 stored = await self.store.store_incoming(
                     msg, "rejected" if too_long else "received", self.max_chars
@@ -296,7 +298,7 @@ class Router:
         done = 0
         with storage_errors():
             for conversation, message in await self.store.pending():
-                async with self._locks[conversation.key]:
+                async with self.locks.hold(conversation.key):
                     if not await self.rasa.healthy():
                         return done
                     current = await self.store.conversation(conversation.key)
@@ -324,10 +326,9 @@ class Router:
         done = 0
         with storage_errors():
             for conversation, message in await self.store.unanswered(older_than):
-                lock = self._locks[conversation.key]
-                if lock.locked():
+                if self.locks.busy(conversation.key):
                     continue
-                async with lock:
+                async with self.locks.hold(conversation.key):
                     current = await self.store.conversation(conversation.key)
                     fresh = await self.store.message(message.id)
                     if current is None or fresh is None or fresh.status != "received":

@@ -63,6 +63,9 @@ class Settings:
     port: int = 8000
     var_dir: Path = ROOT / "var"
     database_url: str = ""  # default: SQLite under var/
+    # several hubs (bot/events.py, bot/cluster.py): events, locks and leases on this Redis;
+    # empty: one hub, all of it in memory
+    redis_url: str = ""
     # Rasa
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_managed: bool = True  # the hub starts and supervises the Rasa server itself
@@ -152,6 +155,7 @@ ENV: dict[str, tuple[str, Any]] = {
     "SUPPORTBOT_PORT": ("port", int),
     "SUPPORTBOT_VAR_DIR": ("var_dir", Path),
     "DATABASE_URL": ("database_url", str),
+    "REDIS_URL": ("redis_url", str),
     "RASA_URL": ("rasa_url", str),
     "RASA_MANAGED": ("rasa_managed", _bool),
     "RASA_VENV": ("rasa_venv", Path),
