@@ -420,9 +420,10 @@ class HandoffViews:
                 "email": customer.email,
                 "earlier_conversations": int(other_conversations) + int(earlier_handoffs),
             },
-            "summary": summary(
-                _span(messages, handoff, since), handoff.reason, handoff.detail or {}
-            ),
+            "summary": {
+                **summary(_span(messages, handoff, since), handoff.reason, handoff.detail or {}),
+                "last_message": item["last_message"],  # the latest, also after the handoff
+            },
             "signals": {"score": handoff.frustration, "signals": all_signals},
             "detail": handoff.detail or {},
             "transcript": [
