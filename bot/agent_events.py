@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import WebSocket
 
+from bot.events import CONSOLE_KINDS, Event, LocalBus, console_event
 from bot.storage.models import Agent, utcnow
 
 log = logging.getLogger(__name__)
@@ -32,12 +33,21 @@ class _Member:
 
 
 class AgentEvents:
+    """`bus`: frames go through it, so the consoles on every hub get them (bot/events.py);
+    None: straight to this hub's consoles."""
+
     def __init__(
-        self, recheck_seconds: float = 30.0, clock: Callable[[], datetime] = utcnow
+        self,
+        recheck_seconds: float = 30.0,
+        clock: Callable[[], datetime] = utcnow,
+        bus: LocalBus | None = None,
     ) -> None:
         self.recheck_seconds = recheck_seconds
         self.clock = clock
         self._sockets: dict[WebSocket, _Member] = {}
+        self.bus = bus
+        if bus is not None:
+            bus.subscribe(self._from_bus, CONSOLE_KINDS)
 
     def join(
         self,
@@ -90,7 +100,20 @@ class AgentEvents:
                 await self._close(socket, "session ended")
 
     async def broadcast(self, event: dict[str, Any], roles: Collection[str] | None = None) -> None:
-        """Send `event` to every console (only to those of `roles`, when given)."""
+        """Send `event` to every console (only to those of `roles`, when given), on every hub
+        when there is a bus."""
+        if self.bus is None:
+            await self.send_here(event, roles)
+        else:
+            await self.bus.publish(console_event(event, roles))
+
+    async def _from_bus(self, event: Event) -> None:
+        frame, roles = event.data.get("console"), event.data.get("roles")
+        if isinstance(frame, dict):
+            await self.send_here(frame, roles)
+
+    async def send_here(self, event: dict[str, Any], roles: Collection[str] | None = None) -> None:
+        """Send `event` to the consoles connected to this hub (of `roles`, when given)."""
         await self.close_expired()
         for socket, member in list(self._sockets.items()):
             if roles is not None and member.role not in roles:

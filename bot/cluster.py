@@ -16,6 +16,7 @@ worker, Telegram long polling) running on exactly one hub.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -78,16 +79,19 @@ class RedisLocks(Locks):
     """Locks shared by every hub on one Redis. `expires`: a holder that died frees the key
     after this long; `wait`: how long to wait for it before giving up (TimeoutError)."""
 
-    def __init__(self, redis: Any, expires: float = 60.0, wait: float = 120.0) -> None:
+    def __init__(
+        self, redis: Any, expires: float = 60.0, wait: float = 120.0, namespace: str = ""
+    ) -> None:
         super().__init__()
         self.redis = redis
+        self.prefix = f"supportbot:{namespace}:lock:" if namespace else "supportbot:lock:"
         self.expires = expires
         self.wait = wait
 
     @asynccontextmanager
     async def _cluster(self, key: str) -> AsyncIterator[None]:
         lock = self.redis.lock(
-            f"supportbot:lock:{key}", timeout=self.expires, blocking_timeout=self.wait
+            f"{self.prefix}{key}", timeout=self.expires, blocking_timeout=self.wait
         )
         if not await lock.acquire():
             raise TimeoutError(f"another hub held {key!r} for over {self.wait:.0f} s")
@@ -144,12 +148,21 @@ class Leader:
 class RedisLeader(Leader):
     """A lease on Redis: `ttl` seconds, renewed every `ttl / 3`."""
 
-    def __init__(self, redis: Any, name: str, ttl: float = 15.0, hub: str | None = None) -> None:
+    def __init__(
+        self,
+        redis: Any,
+        name: str,
+        ttl: float = 15.0,
+        hub: str | None = None,
+        namespace: str = "",
+    ) -> None:
         super().__init__(name)
         self.leading.clear()
         self.redis = redis
         self.ttl = ttl
-        self.key = f"supportbot:leader:{name}"
+        self.key = (
+            f"supportbot:{namespace}:leader:{name}" if namespace else f"supportbot:leader:{name}"
+        )
         self.token = hub or uuid.uuid4().hex
         self._changed = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
@@ -210,9 +223,17 @@ def redis_client(url: str) -> Any:
     return redis.from_url(url)
 
 
-def make_locks(redis_url: str | None) -> Locks:
-    return RedisLocks(redis_client(redis_url)) if redis_url else Locks()
+def namespace(database_url: str) -> str:
+    """Hubs on one database are one cluster: their keys and events carry this, so two
+    deployments (or two test runs) sharing a Redis never see each other's."""
+    return hashlib.sha256(database_url.encode()).hexdigest()[:12]
 
 
-def make_leader(redis_url: str | None, name: str) -> Leader:
-    return RedisLeader(redis_client(redis_url), name) if redis_url else Leader(name)
+def make_locks(redis_url: str | None, space: str = "") -> Locks:
+    return RedisLocks(redis_client(redis_url), namespace=space) if redis_url else Locks()
+
+
+def make_leader(redis_url: str | None, name: str, space: str = "") -> Leader:
+    if not redis_url:
+        return Leader(name)
+    return RedisLeader(redis_client(redis_url), name, namespace=space)

@@ -39,6 +39,8 @@ EventKind = Literal[
     "rating",
     "article_changed",
     "presence",
+    "queue_changed",
+    "labels_changed",
 ]
 KINDS: frozenset[str] = frozenset(get_args(EventKind))
 CHANNEL = "supportbot:events"  # the Redis pub/sub channel
@@ -215,6 +217,41 @@ class RedisBus(LocalBus):
                 await asyncio.sleep(self.reconnect_seconds)
 
 
-def make_bus(redis_url: str | None, origin: str | None = None) -> LocalBus:
-    """In memory without `redis_url`, else on Redis."""
-    return RedisBus(redis_url, origin) if redis_url else LocalBus(origin)
+# the agent console's frames, by their "type", as events on the bus (bot/agent_events.py)
+CONSOLE_FRAMES: dict[str, EventKind] = {
+    "queue": "queue_changed",
+    "message": "customer_message",  # an agent's message: "agent_message" (see console_event)
+    "typing": "typing",
+    "presence": "presence",
+    "labels": "labels_changed",
+    "low_rating": "rating",
+}
+CONSOLE_KINDS: frozenset[EventKind] = frozenset(CONSOLE_FRAMES.values()) | {"agent_message"}
+
+
+def console_event(frame: dict[str, Any], roles: Collection[str] | None = None) -> Event:
+    """A console frame as an event: every hub shows it to its own consoles (of `roles`)."""
+    kind = CONSOLE_FRAMES.get(str(frame.get("type")))
+    if kind is None:
+        raise ValueError(f"console frame of an undeclared type: {frame.get('type')!r}")
+    message = frame.get("message")
+    if kind == "customer_message" and isinstance(message, dict):
+        if message.get("sender") == "agent":
+            kind = "agent_message"
+    handoff_id = frame.get("handoff_id")
+    return Event(
+        kind,
+        conversation=frame.get("conversation")
+        if isinstance(frame.get("conversation"), str)
+        else None,
+        handoff_id=handoff_id if isinstance(handoff_id, int) else None,
+        data={"console": frame, "roles": sorted(roles) if roles is not None else None},
+    )
+
+
+def make_bus(redis_url: str | None, namespace: str = "") -> LocalBus:
+    """In memory without `redis_url`, else on Redis (on the channel of `namespace`: the hubs of
+    one database, see bot/cluster.py)."""
+    if not redis_url:
+        return LocalBus()
+    return RedisBus(redis_url, channel=f"{CHANNEL}:{namespace}" if namespace else CHANNEL)

@@ -14,7 +14,8 @@ from actions import build_executor
 from bot.agent_events import AgentEvents
 from bot.agent_profiles import AgentProfiles
 from bot.auth import AgentDirectory
-from bot.cluster import make_leader, make_locks
+from bot.cluster import make_leader, make_locks, namespace
+from bot.events import Event, EventKind, make_bus
 from bot.gap_signals import GapSignals
 from bot.gaps import GapBook
 from bot.handoff import HandoffEvent, Handoffs
@@ -68,15 +69,19 @@ class Hub:
         self.store = Store(self.db)
         # several hubs (REDIS_URL): one message of a conversation at a time across them, and
         # the background work below on one hub only; without Redis both are in memory
-        self.locks = make_locks(settings.redis_url)
-        self.leader = make_leader(settings.redis_url, "background")
+        cluster = namespace(settings.db_url)  # the hubs on this database
+        self.locks = make_locks(settings.redis_url, cluster)
+        self.leader = make_leader(settings.redis_url, "background", cluster)
+        # what happens to conversations, for the consoles and widget sockets on every hub
+        self.bus = make_bus(settings.redis_url, cluster)
+        self.bus.subscribe(self._to_customer_sockets, ["bot_reply", "agent_message", "typing"])
         self.kb = knowledge_base(settings)
         self.kb_watcher = ArticleWatcher(self.kb, settings.kb_watch_seconds)  # live reload
         self.rasa = RasaClient(
             settings.rasa_url, settings.rasa_timeout, settings.rasa_token, settings.rasa_wait_cap
         )
         self.supervisor = RasaSupervisor(settings, self.rasa) if settings.rasa_managed else None
-        self.events = AgentEvents()
+        self.events = AgentEvents(bus=self.bus)
         self.agents = AgentDirectory(self.db)
         self.gaps = GapBook(self.db, self.kb)  # the gap log and article usage
         self.surveys = Surveys(
@@ -140,14 +145,39 @@ class Hub:
         if channel is None:
             log.error("no channel '%s' to deliver to %s", conversation.channel, conversation.key)
             return
-        await channel.send(conversation.chat_id, messages)
+        if not channel.sockets_on_hub:
+            await channel.send(conversation.chat_id, messages)
+            return
+        kind: EventKind = "agent_message" if messages[0].sender == "agent" else "bot_reply"
+        body = {"channel": channel.name, "chat_id": conversation.chat_id}
+        data = {"customer": {**body, "messages": [m.to_dict() for m in messages]}}
+        await self.bus.publish(Event(kind, conversation.key, data=data))
 
     async def signal(self, conversation: Conversation, frame: dict[str, Any]) -> None:
         """A frame that is not a message (typing) to channels that can show it."""
         channel = self.channels.get(conversation.channel)
-        signal = getattr(channel, "signal", None)
-        if signal is not None:
-            await signal(conversation.chat_id, frame)
+        if channel is None or getattr(channel, "signal", None) is None:
+            return
+        body = {"channel": channel.name, "chat_id": conversation.chat_id, "frame": frame}
+        await self.bus.publish(Event("typing", conversation.key, data={"customer": body}))
+
+    async def _to_customer_sockets(self, event: Event) -> None:
+        """A reply or a typing frame for a customer: sent if their socket is on this hub."""
+        body = event.data.get("customer")
+        if not isinstance(body, dict):
+            return  # a console frame
+        channel = self.channels.get(str(body.get("channel")))
+        chat_id = str(body.get("chat_id"))
+        if channel is None:
+            return
+        if "frame" in body:
+            signal = getattr(channel, "signal", None)
+            if signal is not None:
+                await signal(chat_id, body["frame"])
+            return
+        messages = [OutgoingMessage.from_dict(m) for m in body.get("messages") or []]
+        if channel.sockets_on_hub:
+            await channel.send(chat_id, messages)
 
     async def _low_score_to_console(self, alert: LowScore) -> None:
         """A low rating (and its comment) reaches supervisors' and admins' consoles live."""
@@ -181,6 +211,7 @@ class Hub:
             await self.desk.start()
         # on one hub of several (the leader): answering stored messages, marking gaps covered,
         # handing out the queue of a team that opens
+        await self.bus.start()
         await self.leader.start()
         for job, name in (
             (self._retry_loop, "retry-pending"),
@@ -212,6 +243,7 @@ class Hub:
         await asyncio.gather(*self._background, return_exceptions=True)
         await self.leader.stop()
         await self.locks.close()
+        await self.bus.stop()
         await self.kb_watcher.stop()
         await self.kb.close()
         for channel in self.channels.values():

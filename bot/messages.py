@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.i18n import t
@@ -65,6 +65,12 @@ class OutgoingMessage:
             data["custom"] = self.custom
         data["sender"] = self.sender
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutgoingMessage:
+        """The inverse of `to_dict` (a message that crossed the event bus)."""
+        sender = str(data.get("sender") or "bot")
+        return replace(cls.from_rasa(data), sender=sender)
 
     @classmethod
     def from_rasa(cls, data: dict[str, Any]) -> OutgoingMessage:

@@ -14,6 +14,9 @@ from bot.settings import Settings
 
 class Channel(ABC):
     name: ClassVar[str]
+    # the customers' connections live on one hub (the web chat's sockets): with several hubs,
+    # what is sent to them goes through the event bus to whichever hub holds them
+    sockets_on_hub: ClassVar[bool] = False
 
     @classmethod
     def enabled(cls, settings: Settings) -> bool:

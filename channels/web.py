@@ -137,6 +137,7 @@ def issued_json(issued: Issued) -> dict[str, Any]:
 
 class WebChannel(Channel):
     name = "web"
+    sockets_on_hub = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -129,10 +129,16 @@ def payloads(reply: OutgoingMessage) -> list[str]:
 
 
 def hub_settings(settings: Settings, rasa_url: str, **changes: Any) -> Settings:
+    """The agents here claim by hand: no auto-assignment."""
     empty = settings.var_dir / "no-articles"
     empty.mkdir(parents=True, exist_ok=True)
     return settings.with_(
-        rasa_managed=False, rasa_url=rasa_url, rasa_timeout=2.0, articles_dir=empty, **changes
+        rasa_managed=False,
+        rasa_url=rasa_url,
+        rasa_timeout=2.0,
+        articles_dir=empty,
+        routing_auto_assign=False,
+        **changes,
     )
 
 
@@ -502,7 +508,7 @@ async def test_a_low_score_alert_reaches_supervisors_and_admins_live_not_agents(
                 await shop.handed_over_and_resolved(chat="angry", agent="maria")
                 await shop.says("1", chat="angry")
                 await shop.says("The agent <b>ignored</b> me", chat="angry")
-                await shop.hub.events.broadcast({"type": "probe"})
+                await shop.hub.events.send_here({"type": "probe"})  # a marker, this hub only
                 for socket in (sam_ws, root_ws):
                     alerts = [
                         e["rating"]

@@ -1,24 +1,34 @@
 """Two hubs on one PostgreSQL database and one Redis (both real): one customer's messages sent at
-once to the two hubs are answered in order (Q A Q A), and after a Rasa outage the stored
-messages are answered once, by the hub that leads, not once per hub."""
+once to the two hubs are answered in order (Q A Q A); after a Rasa outage the stored messages
+are answered once, by the hub that leads, not once per hub; and an agent's console on one hub
+works a customer whose widget is connected to the other, live both ways."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, cast
 
+import httpx
 import pytest
+import websockets
 
+from bot.app import create_app
 from bot.cluster import RedisLeader, RedisLocks, redis_client
 from bot.handoff import Handoffs
+from bot.hub import Hub
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.router import Router
+from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.models import Conversation
 from bot.storage.repo import Store
+from channels.web import WebChannel
 from tests.conftest import PG_ADMIN_DSN, _drop_postgres_database, _postgres_database, free_port
 from tests.fake_rasa import FakeRasa
 from tests.support import bound_socket, serve
@@ -132,3 +142,104 @@ async def test_after_a_rasa_outage_each_stored_message_is_answered_once(
         assert len(fake.received) == len(chats)  # Rasa was asked once per message
     finally:
         await hubs.close()
+
+
+# --- live events across hubs: the whole hub, twice, behind no proxy ---------------------------
+
+
+@asynccontextmanager
+async def two_running_hubs(
+    settings: Settings, postgres_url: str, rasa_url: str
+) -> AsyncIterator[list[tuple[str, Hub]]]:
+    empty_kb = settings.var_dir / "no-articles"
+    empty_kb.mkdir(parents=True)
+    hubs = [
+        Hub(
+            settings.with_(
+                var_dir=settings.var_dir / f"hub{n}",
+                database_url=postgres_url,
+                redis_url=REDIS_URL,
+                rasa_managed=False,
+                rasa_url=rasa_url,
+                articles_dir=empty_kb,
+                routing_auto_assign=False,
+            )
+        )
+        for n in (1, 2)
+    ]
+    async with serve(create_app(hubs[0])) as one, serve(create_app(hubs[1])) as two:
+        yield [(one, hubs[0]), (two, hubs[1])]
+
+
+async def next_frame(
+    socket: websockets.ClientConnection, wanted: str, text: str | None = None
+) -> dict[str, Any]:
+    """The next frame of type `wanted` (with a message whose text has `text`, when given);
+    others (presence, the replies to earlier messages) are skipped."""
+    async with asyncio.timeout(10):
+        while True:
+            frame = json.loads(await socket.recv())
+            if frame.get("type") != wanted:
+                continue
+            if text is None or any(text in m.get("text", "") for m in frame.get("messages", [])):
+                return frame
+
+
+async def test_an_agent_on_hub_1_works_a_customer_on_hub_2_live(
+    settings: Settings, postgres_url: str
+) -> None:
+    fake = FakeRasa()
+    async with (
+        serve(fake.app()) as rasa_url,
+        two_running_hubs(settings, postgres_url, rasa_url) as [(one, hub1), (two, hub2)],
+    ):
+        await hub1.agents.create("ana", "correct horse", display_name="Ana")
+        async with httpx.AsyncClient(base_url=one) as agent:
+            login = await agent.post(
+                "/api/agent/login", json={"username": "ana", "password": "correct horse"}
+            )
+            csrf = {"X-CSRF-Token": login.json()["csrf"]}
+            cookie = f"sb_session={agent.cookies.get('sb_session')}"
+            async with (
+                websockets.connect(
+                    one.replace("http", "ws") + "/api/agent/ws",
+                    additional_headers={"Cookie": cookie},
+                ) as console,
+                websockets.connect(two.replace("http", "ws") + "/ws") as widget,
+            ):
+                session = uuid.uuid4().hex[:12]
+                web = cast(WebChannel, hub2.channels["web"])
+                token = (await web.sessions.issue(session)).token
+                await widget.send(json.dumps({"type": "auth", "token": token}))
+                assert (await next_frame(widget, "ready"))["session"] == session
+
+                # the customer, on hub 2, asks for a person: the console on hub 1 hears of it
+                await widget.send(json.dumps({"type": "message", "text": "handoff please"}))
+                await next_frame(widget, "messages")
+                await next_frame(console, "queue")
+                queue = (await agent.get("/api/agent/queue")).json()
+                (handoff,) = [
+                    h for h in queue["handoffs"] if h["conversation_key"] == f"web:{session}"
+                ]
+
+                # what the customer writes while waiting reaches the agent live
+                await widget.send(json.dumps({"type": "message", "text": "my order is late"}))
+                shown = await next_frame(console, "message")
+                assert shown["message"]["text"] == "my order is late"
+
+                # the agent on hub 1 claims and answers: the customer's socket on hub 2 gets it
+                claimed = await agent.post(
+                    f"/api/agent/handoffs/{handoff['id']}/claim", headers=csrf
+                )
+                assert claimed.status_code == 200, claimed.text
+                joined = await next_frame(widget, "messages", "Ana")
+                assert joined["messages"][0]["custom"]["agent"] == "Ana"  # "Ana joined"
+                replied = await agent.post(
+                    f"/api/agent/handoffs/{handoff['id']}/messages",
+                    json={"text": "Hi, Ana here: let me look"},
+                    headers=csrf,
+                )
+                assert replied.status_code == 200, replied.text
+                reply = await next_frame(widget, "messages", "let me look")
+                assert [m["text"] for m in reply["messages"]] == ["Hi, Ana here: let me look"]
+                assert reply["messages"][0]["sender"] == "agent"
