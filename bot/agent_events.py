@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from bot.storage.models import Agent, utcnow
 log = logging.getLogger(__name__)
 
 SESSION_ENDED = 4401  # the WebSocket twin of HTTP 401: log in again
+HEARTBEAT_SECONDS = 2.0  # each hub says who is online on it; 3 missed: they are not
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,11 @@ class AgentEvents:
         self.clock = clock
         self._sockets: dict[WebSocket, _Member] = {}
         self.bus = bus
+        # agents online on the other hubs, from their heartbeats: hub -> (usernames, seen at)
+        self._elsewhere: dict[str, tuple[frozenset[str], float]] = {}
         if bus is not None:
             bus.subscribe(self._from_bus, CONSOLE_KINDS)
+            bus.subscribe(self._heard, ["agents_online"])
 
     def join(
         self,
@@ -61,11 +66,35 @@ class AgentEvents:
     def leave(self, socket: WebSocket) -> None:
         self._sockets.pop(socket, None)
 
-    def online(self) -> set[str]:
+    def online_here(self) -> set[str]:
         return {member.username for member in self._sockets.values()}
 
+    def online(self) -> set[str]:
+        """Agents with a console open on this hub or, by their last heartbeat, on another."""
+        fresh = time.monotonic() - HEARTBEAT_SECONDS * 3
+        elsewhere = (names for names, seen in self._elsewhere.values() if seen >= fresh)
+        return self.online_here().union(*elsewhere)
+
     def anyone_online(self) -> bool:
-        return bool(self._sockets)
+        return bool(self.online())
+
+    async def heartbeat(self) -> None:
+        """Tell the other hubs who is online here, every HEARTBEAT_SECONDS (runs on every
+        hub; without a bus there is nobody to tell)."""
+        while self.bus is not None:
+            names = sorted(self.online_here())
+            try:
+                await self.bus.publish(Event("agents_online", data={"agents": names}))
+            except Exception:
+                log.warning("could not send the presence heartbeat", exc_info=True)
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def _heard(self, event: Event) -> None:
+        if self.bus is None or event.origin == self.bus.origin:
+            return
+        names = event.data.get("agents")
+        if isinstance(names, list):
+            self._elsewhere[event.origin] = (frozenset(map(str, names)), time.monotonic())
 
     async def end_session(self, session: str, reason: str) -> int:
         """Close the sockets of one login session; how many were closed."""

@@ -41,6 +41,7 @@ EventKind = Literal[
     "presence",
     "queue_changed",
     "labels_changed",
+    "agents_online",  # a hub's heartbeat: the agents with a console open on it
 ]
 KINDS: frozenset[str] = frozenset(get_args(EventKind))
 CHANNEL = "supportbot:events"  # the Redis pub/sub channel

@@ -212,6 +212,8 @@ class Hub:
         # on one hub of several (the leader): answering stored messages, marking gaps covered,
         # handing out the queue of a team that opens
         await self.bus.start()
+        if self.settings.redis_url:  # other hubs learn who is online here
+            self._background.append(asyncio.create_task(self.events.heartbeat(), name="presence"))
         await self.leader.start()
         for job, name in (
             (self._retry_loop, "retry-pending"),

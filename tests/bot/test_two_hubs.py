@@ -21,6 +21,7 @@ from bot.app import create_app
 from bot.cluster import RedisLeader, RedisLocks, redis_client
 from bot.handoff import Handoffs
 from bot.hub import Hub
+from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient
 from bot.router import Router
@@ -213,9 +214,16 @@ async def test_an_agent_on_hub_1_works_a_customer_on_hub_2_live(
                 await widget.send(json.dumps({"type": "auth", "token": token}))
                 assert (await next_frame(widget, "ready"))["session"] == session
 
+                # hub 2 knows Ana is online (on hub 1), so its customer hears the truth
+                async with asyncio.timeout(10):
+                    while "ana" not in hub2.events.online():
+                        await asyncio.sleep(0.1)
+                assert hub2.events.online_here() == set()
+
                 # the customer, on hub 2, asks for a person: the console on hub 1 hears of it
                 await widget.send(json.dumps({"type": "message", "text": "handoff please"}))
-                await next_frame(widget, "messages")
+                told = await next_frame(widget, "messages")
+                assert told["messages"][0]["text"].startswith(t("agent_online"))
                 await next_frame(console, "queue")
                 queue = (await agent.get("/api/agent/queue")).json()
                 (handoff,) = [
