@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import case, func, select
 
+from bot.language import base
 from bot.storage.db import Database
 from bot.storage.models import ArticleEvent, Conversation, Gap, GapCluster, Message, utcnow
 from knowledge_base.gap_clusters import Cluster, GapClusterer, threshold_for, unit
@@ -47,12 +48,12 @@ class GapEmbedder:
         """The index language a conversation language is searched in (sr-Cyrl -> sr)."""
         retriever = self.kb.retriever
         if retriever is None:
-            return (language or self.kb.default_language).split("-")[0].lower()
+            return base(language or self.kb.default_language)
         by_language = retriever.index.by_language
         for lang in fallback_chain(language, retriever.default_language):
             if lang in by_language:
                 return lang
-        return (language or retriever.default_language).split("-")[0].lower()
+        return base(language or retriever.default_language)
 
     def embed(self, text: str, language: str | None) -> tuple[np.ndarray, str] | None:
         """(vector, model name), or None while the knowledge base is not loaded. Blocking."""
@@ -167,7 +168,7 @@ class GapBook:
             s.add(
                 ArticleEvent(
                     article_id=article_id,
-                    language=(language or "").split("-")[0].lower(),
+                    language=base(language),
                     kind=kind,
                     conversation_key=conversation_key,
                     message_id=message_id,

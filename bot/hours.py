@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from bot.i18n import t
+from bot.language import base as language_base
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_TEAM = "support"
@@ -105,7 +106,7 @@ class BusinessHours:
 
     def team_for(self, language: str | None) -> str:
         """The first team that lists the conversation's language, else the default team."""
-        base = (language or "").replace("_", "-").split("-")[0].lower()
+        base = language_base(language)
         for name, schedule in self.teams.items():
             if base and base in schedule.languages:
                 return name

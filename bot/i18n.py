@@ -6,6 +6,7 @@ in Latin; a conversation in Serbian Cyrillic (`sr-Cyrl`) gets it transliterated 
 
 from __future__ import annotations
 
+from bot.language import base
 from knowledge_base.normalize import latin_to_cyrillic
 
 FALLBACK = "en"
@@ -622,11 +623,7 @@ RIGHT_TO_LEFT = frozenset({"fa", "ar", "he", "ur", "ps", "yi", "dv", "ckb"})
 
 def direction(language: str | None) -> str:
     """`rtl` for a language written right to left (Persian here), else `ltr`."""
-    return (
-        "rtl"
-        if (language or "").replace("_", "-").split("-")[0].lower() in RIGHT_TO_LEFT
-        else "ltr"
-    )
+    return "rtl" if base(language) in RIGHT_TO_LEFT else "ltr"
 
 
 def widget_texts(language: str | None) -> dict[str, str]:
@@ -638,9 +635,8 @@ def widget_texts(language: str | None) -> dict[str, str]:
 def t(key: str, language: str | None = None, **values: object) -> str:
     """The text for `key` in `language` (`sr-Cyrl`: Serbian in Cyrillic), else in English."""
     texts = TEXTS[key]
-    tag = (language or FALLBACK).replace("_", "-")
-    lang = tag.split("-")[0].lower()
+    lang = base(language or FALLBACK)
     text = texts.get(lang) or texts[FALLBACK]
-    if lang == "sr" and tag.lower().endswith("-cyrl"):
+    if lang == "sr" and (language or "").replace("_", "-").lower().endswith("-cyrl"):
         text = latin_to_cyrillic(text)  # before the values: names stay as they are
     return text.format(**values) if values else text

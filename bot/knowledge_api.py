@@ -29,6 +29,7 @@ from bot.knowledge_store import (
     change_json,
     draft_json,
 )
+from bot.language import base
 from knowledge_base.editing import ArticleInput, ArticleRejected
 from knowledge_base.loader import LANGUAGE_PATTERN, Article, ArticleError
 from knowledge_base.service import KnowledgeBase
@@ -451,8 +452,8 @@ def build_knowledge_api(
         """What the bot would decide for a question now: answer, clarify or unknown, with the
         candidates and their scores. Changes nothing (no gap is logged)."""
         language = body.language or None
-        bases = {lang.split("-")[0].lower() for lang in languages()}
-        if language is not None and language.split("-")[0].lower() not in bases:
+        bases = {base(lang) for lang in languages()}
+        if language is not None and base(language) not in bases:
             return JSONResponse(  # type: ignore[return-value]
                 {
                     "error": f"language: one of {', '.join(languages())}",

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.language import base
 from bot.storage.db import Database
 from bot.storage.models import ArticleChange, ArticleDraft, Conversation, Handoff, Message, utcnow
 from knowledge_base.normalize import cyrillic_to_latin
@@ -154,7 +155,7 @@ class KnowledgeStore:
         replies = [m.text.strip() for m in messages if m.sender == "agent" and m.text.strip()]
         if not questions and not replies:
             raise DraftError("this conversation has no customer question or agent reply", 409)
-        language = (conversation.language or self.default_language).split("-")[0].lower()
+        language = base(conversation.language or self.default_language)
         if language not in languages:
             language = self.default_language
         first = questions[0] if questions else ""

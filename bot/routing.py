@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from bot.handoff import HandoffError, HandoffEvent, Handoffs
 from bot.hours import BusinessHours
+from bot.language import base  # `sr-Cyrl` → `sr`: a Serbian reader reads either script
 from bot.storage.db import Database
 from bot.storage.models import Agent, Conversation, Handoff, utcnow
 
@@ -35,11 +36,6 @@ log = logging.getLogger(__name__)
 
 FREES_CAPACITY = ("resolved", "transferred", "withdrawn")
 NEVER = datetime.min.replace(tzinfo=UTC)
-
-
-def base_language(tag: str | None) -> str:
-    """`sr-Cyrl` → `sr`: an agent who reads Serbian reads it in either script."""
-    return (tag or "").replace("_", "-").split("-")[0].lower()
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,7 @@ def choose(wanted: Wanted, candidates: Iterable[Candidate]) -> Candidate | None:
     for candidate in free:
         if wanted.previous_agent is not None and candidate.id == wanted.previous_agent:
             return candidate
-    language = base_language(wanted.language)
+    language = base(wanted.language)
     speakers = [c for c in free if language and language in c.languages]
     return min(speakers or free, key=_fairness)
 
@@ -147,7 +143,7 @@ class AutoAssigner:
             Candidate(
                 a.id,
                 a.username,
-                frozenset(base_language(str(x)) for x in a.languages or ()),
+                frozenset(base(str(x)) for x in a.languages or ()),
                 a.team,
                 int(load.get(a.id, 0)),
                 self.max_open if a.max_open is None else a.max_open,
