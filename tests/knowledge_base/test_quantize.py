@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from bot.settings import Settings
@@ -12,11 +14,14 @@ from tests.conftest import DEMO_ARTICLES
 
 
 @pytest.fixture(scope="module")
-def quantized(base_settings: Settings) -> Retriever:
+def quantized(base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+    """The English demo articles (what these tests ask about) with the int8 model."""
     embedder = Embedder(
         base_settings.embedding_model, quantize=True, onnx_dir=base_settings.onnx_dir
     )
-    index, _ = KnowledgeIndex.from_directory(DEMO_ARTICLES, embedder)
+    english = tmp_path_factory.mktemp("quantized-kb")
+    shutil.copytree(DEMO_ARTICLES / "en", english / "en")
+    index, _ = KnowledgeIndex.from_directory(english, embedder)
     return Retriever(index, embedder)
 
 
