@@ -148,6 +148,8 @@ class Hub:
         if not channel.sockets_on_hub:
             await channel.send(conversation.chat_id, messages)
             return
+        if not messages:
+            return
         kind: EventKind = "agent_message" if messages[0].sender == "agent" else "bot_reply"
         body = {"channel": channel.name, "chat_id": conversation.chat_id}
         data = {"customer": {**body, "messages": [m.to_dict() for m in messages]}}
