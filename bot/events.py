@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol, get_args
 
+from bot.cluster import redis_client
+
 log = logging.getLogger(__name__)
 
 EventKind = Literal[
@@ -163,12 +165,10 @@ class RedisBus(LocalBus):
         reconnect_seconds: float = 1.0,
     ) -> None:
         super().__init__(origin)
-        import redis.asyncio as redis  # only hubs with REDIS_URL need the client
-
         self.url = url
         self.channel = channel
         self.reconnect_seconds = reconnect_seconds
-        self._redis = redis.from_url(url)
+        self._redis = redis_client(url)
         self._reader: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
 
