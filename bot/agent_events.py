@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import WebSocket
 
-from bot.events import CONSOLE_KINDS, Event, LocalBus, console_event
+from bot.events import Event, LocalBus, console_event, console_frames
 from bot.storage.models import Agent, utcnow
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class AgentEvents:
         # agents online on the other hubs, from their heartbeats: hub -> (usernames, seen at)
         self._elsewhere: dict[str, tuple[frozenset[str], float]] = {}
         if bus is not None:
-            bus.subscribe(self._from_bus, CONSOLE_KINDS)
+            bus.subscribe(self._from_bus)  # every event with frames for consoles
             bus.subscribe(self._heard, ["agents_online"])
 
     def join(
@@ -137,9 +137,9 @@ class AgentEvents:
             await self.bus.publish(console_event(event, roles))
 
     async def _from_bus(self, event: Event) -> None:
-        frame, roles = event.data.get("console"), event.data.get("roles")
-        if isinstance(frame, dict):
-            await self.send_here(frame, roles)
+        roles = event.data.get("roles")
+        for frame in console_frames(event):
+            await self.send_here(frame, roles if isinstance(roles, list) else None)
 
     async def send_here(self, event: dict[str, Any], roles: Collection[str] | None = None) -> None:
         """Send `event` to the consoles connected to this hub (of `roles`, when given)."""

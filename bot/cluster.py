@@ -8,7 +8,8 @@ worker, Telegram long polling) running on exactly one hub.
 - `Leader`: a lease. In one process this hub always leads; with Redis the hub holding the key
   `supportbot:leader:<name>` leads, renews it every third of its time to live, and another hub
   takes over within one time to live after the leader stops or dies. `run(job)` runs `job` only
-  while this hub leads, and cancels it the moment the lease is lost.
+  while this hub leads, and cancels it the moment the lease is lost; `only(handler)` wraps an
+  event-bus subscriber so that, of all hubs receiving an event, the leader alone acts on it.
 
 `make_locks` / `make_leader` pick the local or the Redis kind from REDIS_URL.
 """
@@ -19,13 +20,14 @@ import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar, cast
 
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Coroutine[Any, Any, None]]
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
 
 # renew only if we still hold it: compare the token, then extend (atomic in Redis)
 _RENEW = """
@@ -116,6 +118,17 @@ class Leader:
     @property
     def is_leader(self) -> bool:
         return self.leading.is_set()
+
+    def only(self, handler: Handler) -> Handler:
+        """`handler`, called only while this hub leads (every hub receives every event on the
+        bus; side effects that must happen once, like a post to Slack, run on the leader)."""
+
+        async def on_the_leader(*args: Any) -> None:
+            if self.is_leader:
+                await handler(*args)
+
+        on_the_leader.__qualname__ = f"leader-only {getattr(handler, '__qualname__', handler)}"
+        return cast(Handler, on_the_leader)
 
     async def run(self, job: Job) -> None:
         """Run `job` while this hub leads (restarted when it ends or fails while leading);

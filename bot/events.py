@@ -1,9 +1,18 @@
 """One typed event bus for what happens to a conversation (issue 13, step 1).
 
-A customer message, a bot reply, a handoff queued / claimed / transferred / resolved, an agent's
-message, typing, a rating, an article changed, presence: each is an `Event` published once;
-subscribers (the console sockets, the widget sockets, the Slack desk, delivery, reports) each
-get every event of the kinds they asked for, in publish order.
+A customer message to an agent, a handoff queued / claimed / transferred / resolved /
+withdrawn, an agent's message, typing, a low rating, presence, what a customer's socket is sent:
+each is an `Event` published once; subscribers (the console sockets, the widget sockets, the
+Slack desk, auto-assignment, the gap log) each get every event of the kinds they asked for, in
+publish order.
+
+An event's `data` speaks to each audience apart: `data["console"]`, the frame (or list of
+frames) the agents' consoles are sent; `data["customer"]`, what a customer's channel is sent
+(bot/outbox.py); `data["text"]`, a message's text; `data["alert"]`, a low rating.
+
+Side effects that must happen once in the cluster (posting to Slack, claiming for an agent,
+logging a gap) subscribe through `Leader.only` (bot/cluster.py): with several hubs, the hub
+holding the lease acts; alone, this hub.
 
 - `LocalBus`: in one process, in memory (the embedded default: no Redis needed).
 - `RedisBus`: with `REDIS_URL`, events go through Redis pub/sub, so every hub's subscribers
@@ -29,8 +38,8 @@ from bot.cluster import redis_client
 log = logging.getLogger(__name__)
 
 EventKind = Literal[
-    "customer_message",
-    "bot_reply",
+    "customer_message",  # a customer wrote in a conversation an agent works
+    "to_customer",  # replies and typing frames for a customer's socket (bot/outbox.py)
     "handoff_queued",
     "handoff_claimed",
     "handoff_transferred",
@@ -38,8 +47,7 @@ EventKind = Literal[
     "handoff_withdrawn",
     "agent_message",
     "typing",
-    "rating",
-    "article_changed",
+    "rating",  # a low rating (or its comment), for supervisors
     "presence",
     "queue_changed",
     "labels_changed",
@@ -218,16 +226,35 @@ class RedisBus(LocalBus):
                 await asyncio.sleep(self.reconnect_seconds)
 
 
-# the agent console's frames, by their "type", as events on the bus (bot/agent_events.py)
+# console frames that are not about one event of a conversation, by their "type", as events
+# on the bus (AgentEvents.broadcast); the others come with their event (`data["console"]`)
 CONSOLE_FRAMES: dict[str, EventKind] = {
     "queue": "queue_changed",
-    "message": "customer_message",  # an agent's message: "agent_message" (see console_event)
     "typing": "typing",
     "presence": "presence",
     "labels": "labels_changed",
-    "low_rating": "rating",
 }
-CONSOLE_KINDS: frozenset[EventKind] = frozenset(CONSOLE_FRAMES.values()) | {"agent_message"}
+HANDOFF_KINDS: frozenset[EventKind] = frozenset(
+    {
+        "handoff_queued",
+        "handoff_claimed",
+        "handoff_transferred",
+        "handoff_resolved",
+        "handoff_withdrawn",
+        "customer_message",
+        "agent_message",
+    }
+)
+
+
+def console_frames(event: Event) -> list[dict[str, Any]]:
+    """The frames `event` shows on the agents' consoles (none: not for them)."""
+    frames = event.data.get("console")
+    if isinstance(frames, dict):
+        return [frames]
+    if isinstance(frames, list):
+        return [frame for frame in frames if isinstance(frame, dict)]
+    return []
 
 
 def console_event(frame: dict[str, Any], roles: Collection[str] | None = None) -> Event:
@@ -235,16 +262,11 @@ def console_event(frame: dict[str, Any], roles: Collection[str] | None = None) -
     kind = CONSOLE_FRAMES.get(str(frame.get("type")))
     if kind is None:
         raise ValueError(f"console frame of an undeclared type: {frame.get('type')!r}")
-    message = frame.get("message")
-    if kind == "customer_message" and isinstance(message, dict):
-        if message.get("sender") == "agent":
-            kind = "agent_message"
     handoff_id = frame.get("handoff_id")
+    conversation = frame.get("conversation")
     return Event(
         kind,
-        conversation=frame.get("conversation")
-        if isinstance(frame.get("conversation"), str)
-        else None,
+        conversation=conversation if isinstance(conversation, str) else None,
         handoff_id=handoff_id if isinstance(handoff_id, int) else None,
         data={"console": frame, "roles": sorted(roles) if roles is not None else None},
     )

@@ -20,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.events import Event
 from bot.gaps import GapBook
-from bot.handoff import HandoffEvent
 from bot.storage.models import Conversation, Handoff, Message
 from knowledge_base.normalize import latin_to_cyrillic
 
@@ -119,9 +119,9 @@ class GapSignals:
                 )
             ).scalar_one_or_none()
 
-    async def on_handoff(self, event: HandoffEvent) -> None:
-        """Handoff listener: a queued handoff may make the last question a gap."""
-        if event.kind != "queued":
+    async def on_handoff(self, event: Event) -> None:
+        """On the bus (leader only): a queued handoff may make the last question a gap."""
+        if event.kind != "handoff_queued" or event.handoff_id is None:
             return
         async with self.db.session() as s:
             handoff = await s.get(Handoff, event.handoff_id)

@@ -1,17 +1,5 @@
-"""Conversation states and the handoff between the bot and human agents.
-
-```
-                 request (reason)              claim (atomic)
-        ┌─────┐ ────────────────► ┌────────┐ ─────────────────► ┌────────────┐
- new ──►│ bot │                   │ queued │                    │ with_agent │──┐ transfer
-        └─────┘ ◄──────────────── └────────┘                    └────────────┘◄─┘
-           ▲     withdraw (bot_error, │                               │
-           │     the bot recovered)   │ resolve                       │ resolve (note)
-           └──────────────────────────┴───────────────────────────────┘
-                         back to the bot, which asks the customer for a 1–5 rating
-                         (not when resolved without a survey, or asked recently:
-                         bot/surveys.py)
-```
+"""The handoff between the bot and human agents (states and the one transition function:
+bot/states.py).
 
 While a conversation is `queued` or `with_agent`, customer messages go to the agents, never to
 Rasa; Rasa itself is told with its own `pause` / `resume` events (ConversationPaused /
@@ -21,6 +9,11 @@ A handoff is queued for a team (bot/hours.py: by the conversation's language, el
 team). While that team is closed it is queued all the same (`out_of_hours`), the customer is
 told when we open and may leave an e-mail address. While it is open, `auto_assign` (bot/routing.py,
 when ROUTING_AUTO_ASSIGN is on) may claim it at once for an online agent.
+
+What happens is published once on the event bus (bot/events.py): `handoff_queued`,
+`handoff_claimed`, `handoff_transferred`, `handoff_resolved`, `handoff_withdrawn`,
+`agent_message` and `customer_message`, each with the frames the agents' consoles show; the
+Slack desk, auto-assignment and the gap log subscribe to them.
 """
 
 from __future__ import annotations
@@ -29,32 +22,26 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select, update
 
+from bot.claims import QUEUE_FRAME, Claims, Deliver, HandoffError, handoff_event, load
+from bot.events import EventKind, LocalBus, console_event
 from bot.i18n import t
 from bot.messages import OutgoingMessage
 from bot.queue_status import QueueStatus, describe, opens
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.states import OPEN, WITH_PEOPLE, Action, State, Status, TransitionError, transition
 from bot.storage.db import Database
-from bot.storage.models import Agent, Conversation, Customer, Handoff, Note, utcnow
+from bot.storage.models import Agent, Conversation, Customer, Handoff, Message, Note, utcnow
 from bot.storage.repo import Store
 from bot.surveys import Surveys
 
 log = logging.getLogger(__name__)
 
 REASONS = ("requested", "frustration", "unanswered", "policy", "bot_error")
-TRANSITIONS: dict[tuple[str, str], str] = {
-    ("bot", "request"): "queued",
-    ("queued", "claim"): "with_agent",
-    ("with_agent", "transfer"): "with_agent",
-    ("queued", "resolve"): "bot",
-    ("with_agent", "resolve"): "bot",
-    ("queued", "withdraw"): "bot",
-}
-OPEN = ("queued", "claimed")  # handoff statuses an agent still has to act on
 # an e-mail address in a customer's message (left while we are closed)
 EMAIL = re.compile(
     r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}"
@@ -68,41 +55,16 @@ RATING_QUESTION = t("rating_question")
 RATING_THANKS = t("rating_thanks")
 
 
-class HandoffError(Exception):
-    def __init__(self, message: str, status: int = 409, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.extra = extra
-
-
-def next_state(state: str, event: str) -> str:
+def next_state(state: str, action: Action) -> State:
+    """The conversation's state after `action` (HandoffError, 409, when not allowed)."""
     try:
-        return TRANSITIONS[(state, event)]
-    except KeyError:
-        raise HandoffError(f"cannot {event} a conversation that is '{state}'") from None
+        return transition(state, action).state
+    except TransitionError as exc:
+        raise HandoffError(str(exc)) from None
 
 
-Notify = Callable[[dict[str, Any]], Awaitable[None]]
-Deliver = Callable[[Conversation, list[OutgoingMessage]], Awaitable[None]]
 Signal = Callable[[Conversation, dict[str, Any]], Awaitable[None]]  # a frame, not a message
 TYPING_EVERY = 2.0  # seconds: typing is passed on at most this often per conversation
-HandoffEventKind = Literal[
-    "queued", "claimed", "transferred", "agent_message", "customer_message", "resolved", "withdrawn"
-]
-
-
-@dataclass(frozen=True)
-class HandoffEvent:
-    """What happened to a handoff, for listeners beyond the console (e.g. the Slack desk).
-    `agent` is the username of the agent who acted; `text` the message of a *_message event."""
-
-    kind: HandoffEventKind
-    handoff_id: int
-    agent: str | None = None
-    text: str = ""
-
-
-HandoffListener = Callable[[HandoffEvent], Awaitable[None]]
 AutoAssign = Callable[[int], Awaitable[Agent | None]]  # claims a new handoff for someone, or not
 
 
@@ -113,6 +75,11 @@ def email_in(text: str) -> str | None:
 
 
 class Handoffs:
+    """`bus`: where handoff events are published (the consoles, the Slack desk, auto-assignment
+    and the gap log listen there); `deliver` / `signal`: to the customer's channel
+    (bot/outbox.py); `claims`: who gets a queued handoff (shared with auto-assignment);
+    `auto_assign`: claims a new handoff for an online agent (bot/routing.py), when on."""
+
     def __init__(
         self,
         db: Database,
@@ -120,31 +87,39 @@ class Handoffs:
         rasa: RasaClient,
         surveys: Surveys | None = None,
         queue: QueueStatus | None = None,
+        *,
+        bus: LocalBus | None = None,
+        deliver: Deliver | None = None,
+        signal: Signal | None = None,
+        agents_online: Callable[[], bool] = lambda: False,
+        claims: Claims | None = None,
+        auto_assign: AutoAssign | None = None,
     ) -> None:
         self.db = db
         self.store = store
         self.rasa = rasa
         self.surveys = surveys or Surveys(db)  # what the customer is asked after a resolve
         self.queue = queue or QueueStatus(db)  # position and expected wait of the queued
-        self.notify: Notify | None = None  # agent console events
-        self.deliver: Deliver | None = None  # to the customer's channel
-        self.signal: Signal | None = None  # e.g. "Ana is typing" to the customer's channel
+        self.bus = bus or LocalBus()
+        self.deliver = deliver
+        self.signal = signal  # e.g. "Ana is typing" to the customer's channel
         self._typing: dict[str, float] = {}  # conversation key / handoff → last passed on
-        self.agents_online: Callable[[], bool] = lambda: False
-        self.listeners: list[HandoffListener] = []  # told of every HandoffEvent, in order
-        self.auto_assign: AutoAssign | None = None  # bot/routing.py, when ROUTING_AUTO_ASSIGN
+        self.agents_online = agents_online
+        self.claims = claims or Claims(db, store, self.bus, deliver, self.queue)
+        self.auto_assign = auto_assign
 
-    async def _notify(self, event: dict[str, Any]) -> None:
-        if self.notify:
-            await self.notify(event)
-
-    async def emit(self, event: HandoffEvent) -> None:
-        """Tell every listener; a failing listener is logged and never fails the handoff."""
-        for listener in self.listeners:
-            try:
-                await listener(event)
-            except Exception:
-                log.exception("handoff listener failed on %s", event)
+    async def _publish(
+        self,
+        kind: EventKind,
+        handoff_id: int,
+        conversation: Conversation,
+        agent: str | None = None,
+        text: str = "",
+        console: list[dict[str, Any]] | None = None,
+    ) -> None:
+        await self.bus.publish(
+            handoff_event(kind, handoff_id, conversation.key, agent, text, console)
+        )
 
     async def _rasa_event(self, key: str, event: str) -> None:
         try:
@@ -165,9 +140,9 @@ class Handoffs:
         self, conversation: Conversation, reason: str, frustration: float, detail: dict[str, Any]
     ) -> OutgoingMessage:
         """Queue the conversation for a person; returns what to tell the customer."""
-        if conversation.state != "bot":
+        if conversation.state != State.BOT:
             return OutgoingMessage(t("already_queued", conversation.language), sender="system")
-        state = next_state(conversation.state, "request")
+        state = next_state(conversation.state, Action.REQUEST)
         hours = self.queue.hours
         team = hours.team_for(conversation.language)
         closed = not hours.schedule(team).is_open(self.queue.clock())
@@ -175,7 +150,7 @@ class Handoffs:
             handoff = Handoff(
                 conversation_id=conversation.id,
                 reason=reason if reason in REASONS else "requested",
-                status="queued",
+                status=Status.QUEUED,
                 frustration=frustration,
                 detail=detail,
                 team=team,
@@ -190,12 +165,11 @@ class Handoffs:
             await s.commit()
         conversation.state = state
         await self._rasa_event(conversation.key, "pause")
-        await self._notify({"type": "queue"})
-        await self.emit(HandoffEvent("queued", handoff.id))
+        await self._publish("handoff_queued", handoff.id, conversation)
         language = conversation.language
         agent = None if closed else await self._auto_assign(handoff.id)
         if agent is not None:  # claimed for them: the customer hears it in this very reply
-            conversation.state = "with_agent"
+            conversation.state = State.WITH_AGENT
             name = agent.display_name
             return OutgoingMessage(
                 f"{t('agent_online', language)}\n\n{t('agent_joined', language, agent=name)}",
@@ -249,7 +223,7 @@ class Handoffs:
         `ack_every` ago. An e-mail address in a message queued out of hours is kept on the
         customer and confirmed ("we'll write to …")."""
         handoff = await self.open_for(conversation.id)
-        if handoff is None or handoff.status != "queued":
+        if handoff is None or handoff.status != Status.QUEUED:
             return None
         language = conversation.language
         email = email_in(text) if handoff.out_of_hours else None
@@ -262,7 +236,7 @@ class Handoffs:
                 )
                 await s.commit()
             self.queue.told(conversation.id)
-            await self._notify({"type": "queue"})
+            await self.bus.publish(console_event({"type": "queue"}))
             return OutgoingMessage(
                 t("email_saved", language, email=email), sender="system", custom={"email": email}
             )
@@ -281,7 +255,7 @@ class Handoffs:
         handoff = await self.open_for(conversation.id)
         if handoff is None:
             return {"state": "bot"}
-        if handoff.status == "queued":
+        if handoff.status == Status.QUEUED:
             return (await self.queue.standing(handoff.id)).to_dict()
         async with self.db.session() as s:
             agent = await s.get(Agent, handoff.agent_id) if handoff.agent_id else None
@@ -299,12 +273,13 @@ class Handoffs:
         `{"type": "typing", "conversation": key, "handoff_id"}` (throttled). Whether it was
         passed on."""
         conversation = await self.store.conversation(key)
-        if conversation is None or conversation.state not in ("queued", "with_agent"):
+        if conversation is None or conversation.state not in WITH_PEOPLE:
             return False
         handoff = await self.open_for(conversation.id)
         if handoff is None or self._throttled(f"customer:{key}"):
             return False
-        await self._notify({"type": "typing", "conversation": key, "handoff_id": handoff.id})
+        frame = {"type": "typing", "conversation": key, "handoff_id": handoff.id}
+        await self.bus.publish(console_event(frame))
         return True
 
     async def agent_typing(self, handoff_id: int, agent: Agent) -> bool:
@@ -316,72 +291,18 @@ class Handoffs:
         await self.signal(conversation, {"type": "typing", "agent": agent.display_name})
         return True
 
-    async def _announce(self, conversation: Conversation, key: str, agent: Agent) -> None:
-        """Tell the customer who is with them now ("Ana joined the conversation")."""
-        name = agent.display_name
-        message = OutgoingMessage(
-            t(key, conversation.language, agent=name),
-            sender="system",
-            custom={"agent": name, "status": {"state": "with_agent", "agent": name}},
-        )
-        await self.store.store_outgoing(conversation.id, [message])
-        if self.deliver:
-            try:
-                await self.deliver(conversation, [message])
-            except Exception:  # the claim stands; the transcript has the notice
-                log.exception("could not announce %s to %s", key, conversation.key)
-
     async def get(self, handoff_id: int) -> tuple[Handoff, Conversation]:
-        async with self.db.session() as s:
-            handoff = await s.get(Handoff, handoff_id)
-            if handoff is None:
-                raise HandoffError(f"no handoff {handoff_id}", 404)
-            conversation = await s.get(Conversation, handoff.conversation_id)
-            assert conversation is not None
-            return handoff, conversation
+        return await load(self.db, handoff_id)
 
     async def claim(
         self, handoff_id: int, agent: Agent, announce: bool = True, offered: bool = False
     ) -> Handoff:
-        """Exactly one agent wins: the update only matches while the handoff is queued.
-        `announce`: tell the customer "Ana joined" now (else the caller tells them);
-        `offered`: the router picked the agent (auto-assignment; `offered_to`, `offered_at`)."""
-        handoff, conversation = await self.get(handoff_id)
-        now = utcnow()
-        picked = {"offered_to": agent.id, "offered_at": now} if offered else {}
-        async with self.db.session() as s:
-            result = await s.execute(
-                update(Handoff)
-                .where(Handoff.id == handoff_id, Handoff.status == "queued")
-                .values(status="claimed", agent_id=agent.id, claimed_at=now, **picked)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                await s.rollback()
-                current = await s.get(Handoff, handoff_id)
-                holder = (
-                    await s.get(Agent, current.agent_id) if current and current.agent_id else None
-                )
-                if holder:
-                    raise HandoffError(
-                        f"already claimed by {holder.display_name}", 409, agent=holder.username
-                    )
-                raise HandoffError(f"this handoff is {current.status if current else 'gone'}")
-            await s.execute(
-                update(Conversation)
-                .where(Conversation.id == conversation.id)
-                .values(state=next_state(conversation.state, "claim"))
-            )
-            await s.commit()
-        self.queue.forget(conversation.id)
-        if announce:
-            await self._announce(conversation, "agent_joined", agent)
-        await self._notify({"type": "queue"})
-        await self.emit(HandoffEvent("claimed", handoff_id, agent.username))
-        return (await self.get(handoff_id))[0]
+        """See `Claims.claim`: exactly one agent wins."""
+        return await self.claims.claim(handoff_id, agent, announce, offered)
 
     async def _owned(self, handoff_id: int, agent: Agent) -> tuple[Handoff, Conversation]:
         handoff, conversation = await self.get(handoff_id)
-        if handoff.status != "claimed" or handoff.agent_id != agent.id:
+        if handoff.status != Status.CLAIMED or handoff.agent_id != agent.id:
             raise HandoffError("claim this conversation first: another agent or nobody has it")
         return handoff, conversation
 
@@ -399,9 +320,26 @@ class Handoffs:
             "text": text,
             "at": stored.created_at.isoformat(),
         }
-        await self._notify({"type": "message", "handoff_id": handoff_id, "message": shown})
-        await self.emit(HandoffEvent("agent_message", handoff_id, agent.username, text))
+        frame = {"type": "message", "handoff_id": handoff_id, "message": shown}
+        await self._publish(
+            "agent_message", handoff_id, conversation, agent.username, text, console=[frame]
+        )
         return shown
+
+    async def customer_wrote(
+        self, handoff_id: int, conversation: Conversation, message: Message
+    ) -> None:
+        """A customer's message in a handoff: the consoles show it (and the queue's preview)."""
+        shown = {
+            "id": message.id,
+            "sender": "customer",
+            "text": message.text,
+            "at": message.created_at.isoformat(),
+        }
+        frames = [{"type": "message", "handoff_id": handoff_id, "message": shown}, QUEUE_FRAME]
+        await self._publish(
+            "customer_message", handoff_id, conversation, text=message.text, console=frames
+        )
 
     async def add_note(self, handoff_id: int, agent: Agent, text: str) -> Note:
         _, conversation = await self.get(handoff_id)
@@ -413,18 +351,17 @@ class Handoffs:
 
     async def transfer(self, handoff_id: int, agent: Agent, to: Agent) -> Handoff:
         handoff, conversation = await self.get(handoff_id)
-        if handoff.status != "claimed":
+        if handoff.status != Status.CLAIMED:
             raise HandoffError("only a claimed conversation can be transferred")
         if handoff.agent_id != agent.id and agent.role != "admin":
             raise HandoffError("only the agent who has it (or an admin) can transfer it", 403)
-        next_state(conversation.state, "transfer")
+        next_state(conversation.state, Action.TRANSFER)
         async with self.db.session() as s:
             await s.execute(update(Handoff).where(Handoff.id == handoff_id).values(agent_id=to.id))
             await s.commit()
         if to.id != handoff.agent_id:
-            await self._announce(conversation, "agent_transferred", to)
-        await self._notify({"type": "queue"})
-        await self.emit(HandoffEvent("transferred", handoff_id, to.username))
+            await self.claims.announce(conversation, "agent_transferred", to)
+        await self._publish("handoff_transferred", handoff_id, conversation, to.username)
         return (await self.get(handoff_id))[0]
 
     async def resolve(
@@ -434,18 +371,22 @@ class Handoffs:
         `survey` is False (the agent resolved without a survey: `survey_skipped`) or the customer
         was asked recently (SURVEY_EVERY_DAYS)."""
         handoff, conversation = await self.get(handoff_id)
-        if handoff.status == "claimed" and handoff.agent_id != agent.id and agent.role != "admin":
+        if (
+            handoff.status == Status.CLAIMED
+            and handoff.agent_id != agent.id
+            and agent.role != "admin"
+        ):
             raise HandoffError("only the agent who has it (or an admin) can resolve it", 403)
         if handoff.status not in OPEN:
             raise HandoffError(f"this handoff is already {handoff.status}")
-        state = next_state(conversation.state, "resolve")
+        state = next_state(conversation.state, Action.RESOLVE)
         ask = survey and await self.surveys.due(conversation)
         async with self.db.session() as s:
             await s.execute(
                 update(Handoff)
                 .where(Handoff.id == handoff_id)
                 .values(
-                    status="resolved",
+                    status=Status.RESOLVED,
                     resolved_at=utcnow(),
                     resolution_note=note,
                     agent_id=handoff.agent_id or agent.id,
@@ -467,30 +408,28 @@ class Handoffs:
         await self.store.store_outgoing(conversation.id, [told])
         if self.deliver:
             await self.deliver(conversation, [told])
-        await self._notify({"type": "queue"})
-        await self.emit(HandoffEvent("resolved", handoff_id, agent.username))
+        await self._publish("handoff_resolved", handoff_id, conversation, agent.username)
         return (await self.get(handoff_id))[0]
 
     async def withdraw(self, conversation: Conversation) -> bool:
         """The bot is back before anyone claimed a `bot_error` handoff: it takes over again."""
         handoff = await self.open_for(conversation.id)
-        if handoff is None or handoff.status != "queued" or handoff.reason != "bot_error":
+        if handoff is None or handoff.status != Status.QUEUED or handoff.reason != "bot_error":
             return False
         async with self.db.session() as s:
             await s.execute(
                 update(Handoff)
-                .where(Handoff.id == handoff.id, Handoff.status == "queued")
-                .values(status="withdrawn", resolved_at=utcnow())
+                .where(Handoff.id == handoff.id, Handoff.status == Status.QUEUED)
+                .values(status=Status.WITHDRAWN, resolved_at=utcnow())
             )
             await s.execute(
                 update(Conversation)
                 .where(Conversation.id == conversation.id)
-                .values(state=next_state(conversation.state, "withdraw"))
+                .values(state=next_state(conversation.state, Action.WITHDRAW))
             )
             await s.commit()
-        conversation.state = "bot"
+        conversation.state = State.BOT
         self.queue.forget(conversation.id)
         await self._rasa_event(conversation.key, "resume")
-        await self._notify({"type": "queue"})
-        await self.emit(HandoffEvent("withdrawn", handoff.id))
+        await self._publish("handoff_withdrawn", handoff.id, conversation)
         return True

@@ -14,30 +14,30 @@ from actions import build_executor
 from bot.agent_events import AgentEvents
 from bot.agent_profiles import AgentProfiles
 from bot.auth import AgentDirectory
+from bot.claims import Claims
 from bot.cluster import make_leader, make_locks, namespace
-from bot.events import Event, EventKind, make_bus
+from bot.events import make_bus
 from bot.gap_signals import GapSignals
 from bot.gaps import GapBook
-from bot.handoff import HandoffEvent, Handoffs
+from bot.handoff import Handoffs
 from bot.handoff_context import HandoffViews
 from bot.hours import load_hours
 from bot.knowledge_store import KnowledgeStore
 from bot.language import LanguageDetection
-from bot.messages import OutgoingMessage
+from bot.outbox import Outbox
 from bot.presence import Presence
 from bot.queue_status import QueueStatus
 from bot.rasa_client import RasaClient
 from bot.rasa_process import RasaSupervisor, with_tokens
 from bot.reports import Reports
 from bot.router import Router
-from bot.routing import AutoAssigner
+from bot.routing import FREES_CAPACITY, AutoAssigner
 from bot.settings import Settings
 from bot.slack_desk import SlackDesk
 from bot.slack_desk_store import DeskStore
 from bot.storage.db import Database
-from bot.storage.models import Conversation, Message
 from bot.storage.repo import Store
-from bot.surveys import ALERT_ROLES, LowScore, Surveys
+from bot.surveys import Surveys
 from channels.base import Channel
 from channels.registry import CHANNELS
 from knowledge_base.service import KnowledgeBase
@@ -62,6 +62,11 @@ def knowledge_base(settings: Settings, articles_dir: Path | None = None) -> Know
 
 
 class Hub:
+    """The hub's parts, each given what it needs when it is built. What happens to a
+    conversation goes through one event bus (`self.bus`): the consoles' and widgets' sockets,
+    the Slack desk, auto-assignment and the gap log subscribe to it; side effects that must
+    happen once in a cluster of hubs subscribe through `self.leader.only`."""
+
     def __init__(self, settings: Settings) -> None:
         settings = with_tokens(settings)  # the secrets shared with Rasa
         self.settings = settings
@@ -72,9 +77,13 @@ class Hub:
         cluster = namespace(settings.db_url)  # the hubs on this database
         self.locks = make_locks(settings.redis_url, cluster)
         self.leader = make_leader(settings.redis_url, "background", cluster)
+        once = self.leader.only
         # what happens to conversations, for the consoles and widget sockets on every hub
         self.bus = make_bus(settings.redis_url, cluster)
-        self.bus.subscribe(self._to_customer_sockets, ["bot_reply", "agent_message", "typing"])
+        # the channels by name, filled below once built (they need the router, which needs
+        # the outbox that sends through them)
+        self.channels: dict[str, Channel] = {}
+        self.outbox = Outbox(self.bus, self.channels)
         self.kb = knowledge_base(settings)
         self.kb_watcher = ArticleWatcher(self.kb, settings.kb_watch_seconds)  # live reload
         self.rasa = RasaClient(
@@ -84,37 +93,52 @@ class Hub:
         self.events = AgentEvents(bus=self.bus)
         self.agents = AgentDirectory(self.db)
         self.gaps = GapBook(self.db, self.kb)  # the gap log and article usage
+        gap_signals = GapSignals(self.gaps)
+        self.bus.subscribe(once(gap_signals.on_handoff), ["handoff_queued"])
         self.surveys = Surveys(
-            self.db, settings.survey_every_days, settings.nps_every_days, self.gaps
+            self.db,
+            settings.survey_every_days,
+            settings.nps_every_days,
+            self.gaps,
+            bus=self.bus,
+            on_rating=gap_signals.on_rating,
         )
-        self.surveys.listeners.append(self._low_score_to_console)
         self.hours = load_hours(settings.teams_file)  # opening hours per team
         queue = QueueStatus(self.db, lambda: len(self.events.online()), hours=self.hours)
-        self.handoffs = Handoffs(self.db, self.store, self.rasa, self.surveys, queue)
-        self.handoffs.notify = self.events.broadcast
-        self.handoffs.deliver = self.deliver
-        self.handoffs.signal = self.signal
-        self.handoffs.agents_online = self.events.anyone_online
+        claims = Claims(self.db, self.store, self.bus, self.outbox.deliver, queue)
         # routing: languages, skills, capacity; online agents get what waits (ROUTING_AUTO_ASSIGN)
         self.profiles = AgentProfiles(self.db, settings.routing_max_open)
         self.assigner = AutoAssigner(
             self.db,
-            self.handoffs,
+            claims,
             self.events.online,
             self.hours,
             settings.routing_max_open,
             enabled=settings.routing_auto_assign,
         )
-        self.handoffs.auto_assign = self.assigner.assign_new
-        self.handoffs.listeners.append(self.assigner.on_event)
+        self.bus.subscribe(once(self.assigner.on_event), FREES_CAPACITY)
+        self.handoffs = Handoffs(
+            self.db,
+            self.store,
+            self.rasa,
+            self.surveys,
+            queue,
+            bus=self.bus,
+            deliver=self.outbox.deliver,
+            signal=self.outbox.signal,
+            agents_online=self.events.anyone_online,
+            claims=claims,
+            auto_assign=self.assigner.assign_new,
+        )
         # "Ben is viewing"; an agent who connects gets what waits
         self.presence = Presence(self.events.broadcast, on_arrival=self.assigner.agent_arrived)
         self.views = HandoffViews(self.db)
         self.desk: SlackDesk | None = None  # agents on Slack, when its settings are there
         if SlackDesk.enabled(settings):
-            self.desk = SlackDesk(settings, self.handoffs, self.views, DeskStore(self.db))
-            self.handoffs.listeners.append(self.desk.on_event)
-            self.surveys.listeners.append(self.desk.on_low_score)
+            desk_store = DeskStore(self.db)
+            self.desk = SlackDesk(
+                settings, self.handoffs, self.views, desk_store, self.bus, self.leader
+            )
         self.router = Router(
             self.store,
             self.rasa,
@@ -124,82 +148,17 @@ class Hub:
             LanguageDetection(settings.supported_languages, settings.default_language),
             self.surveys,
             self.locks,
+            deliver=self.outbox.deliver,
         )
-        self.router.deliver = self.deliver
-        self.router.on_customer_message = self._customer_message_to_agents
         self.writers = KnowledgeStore(self.db, settings.default_language)  # drafts, history
         self.reports = Reports(self.db)  # the reports' numbers, computed in SQL
-        gap_signals = GapSignals(self.gaps)
-        self.handoffs.listeners.append(gap_signals.on_handoff)
-        self.surveys.on_rating = gap_signals.on_rating
         self.executor: ActionExecutor = build_executor(self.kb, self.gaps)
-        self.channels: dict[str, Channel] = {
-            name: cls(self.router, settings)
+        self.channels.update(
+            (name, cls(self.router, settings, leader=self.leader))
             for name, cls in CHANNELS.items()
             if cls.enabled(settings)
-        }
-        self._background: list[asyncio.Task[Any]] = []
-
-    async def deliver(self, conversation: Conversation, messages: list[OutgoingMessage]) -> None:
-        channel = self.channels.get(conversation.channel)
-        if channel is None:
-            log.error("no channel '%s' to deliver to %s", conversation.channel, conversation.key)
-            return
-        if not channel.sockets_on_hub:
-            await channel.send(conversation.chat_id, messages)
-            return
-        if not messages:
-            return
-        kind: EventKind = "agent_message" if messages[0].sender == "agent" else "bot_reply"
-        body = {"channel": channel.name, "chat_id": conversation.chat_id}
-        data = {"customer": {**body, "messages": [m.to_dict() for m in messages]}}
-        await self.bus.publish(Event(kind, conversation.key, data=data))
-
-    async def signal(self, conversation: Conversation, frame: dict[str, Any]) -> None:
-        """A frame that is not a message (typing) to channels that can show it."""
-        channel = self.channels.get(conversation.channel)
-        if channel is None or getattr(channel, "signal", None) is None:
-            return
-        body = {"channel": channel.name, "chat_id": conversation.chat_id, "frame": frame}
-        await self.bus.publish(Event("typing", conversation.key, data={"customer": body}))
-
-    async def _to_customer_sockets(self, event: Event) -> None:
-        """A reply or a typing frame for a customer: sent if their socket is on this hub."""
-        body = event.data.get("customer")
-        if not isinstance(body, dict):
-            return  # a console frame
-        channel = self.channels.get(str(body.get("channel")))
-        chat_id = str(body.get("chat_id"))
-        if channel is None:
-            return
-        if "frame" in body:
-            signal = getattr(channel, "signal", None)
-            if signal is not None:
-                await signal(chat_id, body["frame"])
-            return
-        messages = [OutgoingMessage.from_dict(m) for m in body.get("messages") or []]
-        if channel.sockets_on_hub:
-            await channel.send(chat_id, messages)
-
-    async def _low_score_to_console(self, alert: LowScore) -> None:
-        """A low rating (and its comment) reaches supervisors' and admins' consoles live."""
-        await self.events.broadcast({"type": "low_rating", "rating": alert.to_dict()}, ALERT_ROLES)
-
-    async def _customer_message_to_agents(self, handoff_id: int, message: Message) -> None:
-        await self.events.broadcast(
-            {
-                "type": "message",
-                "handoff_id": handoff_id,
-                "message": {
-                    "id": message.id,
-                    "sender": "customer",
-                    "text": message.text,
-                    "at": message.created_at.isoformat(),
-                },
-            }
         )
-        await self.events.broadcast({"type": "queue"})
-        await self.handoffs.emit(HandoffEvent("customer_message", handoff_id, text=message.text))
+        self._background: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
         await self.db.migrate()

@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot import frustration
+from bot.claims import Deliver
 from bot.cluster import Locks
-from bot.handoff import Deliver, Handoffs
+from bot.handoff import Handoffs
 from bot.i18n import t
 from bot.language import LanguageDetection
 from bot.messages import IncomingMessage, OutgoingMessage, human_button
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.states import WITH_PEOPLE, State, Status
 from bot.storage.db import storage_errors
 from bot.storage.models import Conversation, Message, utcnow
 from bot.storage.repo import Store
@@ -50,6 +51,7 @@ class Router:
         languages: LanguageDetection | None = None,
         surveys: Surveys | None = None,
         locks: Locks | None = None,
+        deliver: Deliver | None = None,
     ) -> None:
         self.store = store
         self.rasa = rasa
@@ -60,8 +62,7 @@ class Router:
         self.languages = languages  # None: the channel's language is used as given
         # one message of a conversation at a time, on this hub (and across hubs with Redis)
         self.locks = locks or Locks()
-        self.deliver: Deliver | None = None  # push to a channel (used for late replies)
-        self.on_customer_message: Callable[[int, Message], Awaitable[None]] | None = None
+        self.deliver = deliver  # push to a channel (late replies: bot/outbox.py)
 
     async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
         """Store the message, get the replies, store them and return them to the channel.
@@ -106,7 +107,7 @@ class Router:
         self, conversation: Conversation, message: Message, attachment: bool = False
     ) -> list[OutgoingMessage]:
         """Where a stored customer message goes: a person, a fixed reply or the bot."""
-        if conversation.state in ("queued", "with_agent"):
+        if conversation.state in WITH_PEOPLE:
             return await self._to_agents(conversation, message)
         if attachment:  # the bot reads only text; a person would see it
             await self.store.set_status(message.id, "unsupported")
@@ -146,11 +147,11 @@ class Router:
         message also waits for the bot, whichever answers first, and the customer is told."""
         handoff = await self.handoffs.open_for(conversation.id)
         waits_for_bot = bool(
-            handoff and handoff.reason == "bot_error" and handoff.status == "queued"
+            handoff and handoff.reason == "bot_error" and handoff.status == Status.QUEUED
         )
         await self.store.set_status(message.id, "pending" if waits_for_bot else "to_agent")
-        if handoff and self.on_customer_message:
-            await self.on_customer_message(handoff.id, message)
+        if handoff:  # the agents see it live
+            await self.handoffs.customer_wrote(handoff.id, conversation, message)
         if not waits_for_bot:  # the person answers; a queued customer hears where they stand
             ack = await self.handoffs.acknowledge(conversation, message.text) if handoff else None
             return await self._reply(conversation, [ack]) if ack else []
@@ -305,7 +306,7 @@ class Router:
                     fresh = await self.store.message(message.id)
                     if current is None or fresh is None or fresh.status != "pending":
                         continue  # answered meanwhile
-                    if current.state != "bot" and not await self.handoffs.withdraw(current):
+                    if current.state != State.BOT and not await self.handoffs.withdraw(current):
                         await self.store.set_status(message.id, "to_agent")
                         continue
                     try:

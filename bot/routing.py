@@ -26,15 +26,21 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from bot.handoff import HandoffError, HandoffEvent, Handoffs
+from bot.claims import Claims, HandoffError
+from bot.events import Event, EventKind
 from bot.hours import BusinessHours
 from bot.language import base  # `sr-Cyrl` → `sr`: a Serbian reader reads either script
+from bot.states import Status
 from bot.storage.db import Database
 from bot.storage.models import Agent, Conversation, Handoff, utcnow
 
 log = logging.getLogger(__name__)
 
-FREES_CAPACITY = ("resolved", "transferred", "withdrawn")
+FREES_CAPACITY: tuple[EventKind, ...] = (
+    "handoff_resolved",
+    "handoff_transferred",
+    "handoff_withdrawn",
+)
 NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -91,7 +97,7 @@ class AutoAssigner:
     def __init__(
         self,
         db: Database,
-        handoffs: Handoffs,
+        claims: Claims,
         online: Callable[[], set[str]],
         hours: BusinessHours | None = None,
         max_open: int = 5,
@@ -100,7 +106,7 @@ class AutoAssigner:
     ) -> None:
         self.enabled = enabled  # ROUTING_AUTO_ASSIGN: off, handoffs wait to be claimed by hand
         self.db = db
-        self.handoffs = handoffs
+        self.claims = claims  # claims a handoff for the agent picked
         self.online = online  # usernames with a console socket open
         self.hours = hours or BusinessHours.always()
         self.max_open = max_open  # an agent's capacity unless their own max_open says
@@ -125,7 +131,7 @@ class AutoAssigner:
                 (
                     await s.execute(
                         select(Handoff.agent_id, func.count())
-                        .where(Handoff.status == "claimed", Handoff.agent_id.in_(ids))
+                        .where(Handoff.status == Status.CLAIMED, Handoff.agent_id.in_(ids))
                         .group_by(Handoff.agent_id)
                     )
                 ).all()
@@ -180,7 +186,7 @@ class AutoAssigner:
         if agent is None:
             return None
         try:
-            await self.handoffs.claim(handoff.id, agent, announce=announce, offered=True)
+            await self.claims.claim(handoff.id, agent, announce=announce, offered=True)
         except HandoffError as exc:  # claimed by hand a moment ago, or resolved
             log.info("handoff %s not auto-assigned: %s", handoff.id, exc)
             return None
@@ -195,7 +201,7 @@ class AutoAssigner:
         async with self._lock:
             async with self.db.session() as s:
                 handoff = await s.get(Handoff, handoff_id)
-            if handoff is None or handoff.status != "queued":
+            if handoff is None or handoff.status != Status.QUEUED:
                 return None
             if not self.hours.schedule(handoff.team).is_open(self.clock()):
                 return None
@@ -218,7 +224,7 @@ class AutoAssigner:
                     (
                         await s.execute(
                             select(Handoff)
-                            .where(Handoff.status == "queued")
+                            .where(Handoff.status == Status.QUEUED)
                             .order_by(Handoff.created_at, Handoff.id)
                             .limit(500)
                         )
@@ -244,8 +250,8 @@ class AutoAssigner:
         """An agent opened the console: the oldest queued handoffs they fit are theirs."""
         await self.assign_waiting()
 
-    async def on_event(self, event: HandoffEvent) -> None:
-        """A handoff listener: capacity freed (resolve, transfer, withdraw) → assign."""
+    async def on_event(self, event: Event) -> None:
+        """On the bus (leader only): capacity freed (resolve, transfer, withdraw) → assign."""
         if event.kind in FREES_CAPACITY:
             await self.assign_waiting()
 

@@ -4,11 +4,15 @@ Its own Slack app (the company's workspace; not the customer-facing Slack channe
 slack-bolt's `AsyncApp` on `POST /slack/desk/events` (Events API and interactivity; bolt checks
 every request's signature). Each queued handoff becomes one message in the desk channel with a
 Claim button; the conversation then runs in that message's thread. The desk listens to the
-handoff events (`Handoffs.listeners`), so claims, replies and resolutions made in the web console
-show up in Slack too, and to low satisfaction scores (`Surveys.listeners`), which it posts into
+handoff events on the event bus, so claims, replies and resolutions made in the web console
+show up in Slack too, and to low satisfaction scores ("rating" events), which it posts into
 the desk channel as alerts (updated when the customer's comment arrives). Slack calls run in one
 background worker, in order: a slow or failing Slack never blocks the console, and errors are
 logged.
+
+With several hubs, every hub serves Slack's requests (a button, a reply in a thread), but only
+the hub holding the lease (bot/cluster.py) talks to the desk channel: its worker runs under
+`Leader.run` and only it takes the bus's events, so each is posted once.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack_http
-from bot.handoff import HandoffError, HandoffEvent, Handoffs
+from bot.claims import HandoffError
+from bot.cluster import Leader
+from bot.events import HANDOFF_KINDS, Event, LocalBus
+from bot.handoff import Handoffs
 from bot.handoff_context import HandoffViews
 from bot.settings import Settings
 from bot.slack_desk_render import (
@@ -68,7 +75,13 @@ class SlackDesk:
         )
 
     def __init__(
-        self, settings: Settings, handoffs: Handoffs, views: HandoffViews, store: DeskStore
+        self,
+        settings: Settings,
+        handoffs: Handoffs,
+        views: HandoffViews,
+        store: DeskStore,
+        bus: LocalBus,
+        leader: Leader,
     ) -> None:
         self.channel = settings.slack_desk_channel
         self.handoffs = handoffs
@@ -89,11 +102,13 @@ class SlackDesk:
         self.app.action(RESOLVE_QUIET)(self._on_resolve_quiet)
         self.app.event("message")(self._on_message)
         self.signing_secret = settings.slack_desk_signing_secret
-        self._events: asyncio.Queue[HandoffEvent | LowScore] = asyncio.Queue()
+        self.leader = leader
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._alerts: OrderedDict[int, tuple[str, str]] = OrderedDict()  # rating -> (ch, ts)
         self._worker: asyncio.Task[None] | None = None
         self._caught_up = asyncio.Event()
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        bus.subscribe(leader.only(self.on_event), [*HANDOFF_KINDS, "rating"])
 
     def routes(self) -> APIRouter:
         router = APIRouter()
@@ -109,20 +124,18 @@ class SlackDesk:
         return router
 
     async def start(self) -> None:
-        self._worker = asyncio.create_task(self._work(), name="slack-desk")
+        """The worker runs while this hub leads (and catches up each time it starts leading)."""
+        self._worker = asyncio.create_task(self.leader.run(self._work), name="slack-desk")
 
     async def stop(self) -> None:
         if self._worker:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
 
-    async def on_event(self, event: HandoffEvent) -> None:
-        """A `Handoffs` listener: returns at once, the worker talks to Slack."""
+    async def on_event(self, event: Event) -> None:
+        """A handoff event or a low score, from the bus: returns at once, the worker talks to
+        Slack (a low score, or its comment, becomes an alert in the channel)."""
         self._events.put_nowait(event)
-
-    async def on_low_score(self, alert: LowScore) -> None:
-        """A `Surveys` listener: a low score (or its comment) becomes an alert in the channel."""
-        self._events.put_nowait(alert)
 
     async def drain(self) -> None:
         """Wait until every handoff event so far has reached Slack (or failed and was logged)."""
@@ -146,6 +159,7 @@ class SlackDesk:
                 log.error("Slack desk: %s for handoff %s", exc.response.get("error"), item["id"])
 
     async def _work(self) -> None:
+        self._caught_up.clear()
         try:
             await self._catch_up()
         except Exception:
@@ -162,29 +176,35 @@ class SlackDesk:
             finally:
                 self._events.task_done()
 
-    async def _apply(self, event: HandoffEvent | LowScore) -> None:
-        if isinstance(event, LowScore):
-            await self._alert(event)
+    async def _apply(self, event: Event) -> None:
+        if event.kind == "rating":
+            alert = LowScore.from_event(event)
+            if alert is not None:
+                await self._alert(alert)
             return
-        posted = await self.store.message(event.handoff_id)
-        if event.kind == "queued":
+        handoff_id = event.handoff_id
+        if handoff_id is None:
+            return
+        posted = await self.store.message(handoff_id)
+        if event.kind == "handoff_queued":
             if posted is None:
-                await self._post(event.handoff_id)
+                await self._post(handoff_id)
             return
         if posted is None:
-            log.debug("Slack desk: handoff %s has no desk message", event.handoff_id)
+            log.debug("Slack desk: handoff %s has no desk message", handoff_id)
             return
+        text = str(event.data.get("text") or "")
         if event.kind == "customer_message":
-            item = await self.views.item(event.handoff_id)
+            item = await self.views.item(handoff_id)
             who = item["customer_name"] if item else "Customer"
-            await self._in_thread(posted.channel, posted.ts, thread_line(who, event.text))
+            await self._in_thread(posted.channel, posted.ts, thread_line(who, text))
         elif event.kind == "agent_message":
             if not is_slack_agent(event.agent):  # a Slack agent's reply is in the thread already
                 name = await self.store.display_name(event.agent) or "Agent"
-                line = thread_line(f"{name} (web console)", event.text)
+                line = thread_line(f"{name} (web console)", text)
                 await self._in_thread(posted.channel, posted.ts, line)
         else:  # claimed, transferred, resolved, withdrawn: show the handoff as it is now
-            await self._update(posted.channel, posted.ts, event.handoff_id)
+            await self._update(posted.channel, posted.ts, handoff_id)
 
     async def _update(self, channel: str, ts: str, handoff_id: int) -> None:
         context = await self.views.context(handoff_id)

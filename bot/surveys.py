@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from bot.events import Event, LocalBus
 from bot.i18n import t
 from bot.messages import Button, OutgoingMessage, human_button
 from bot.storage.db import Database
@@ -72,8 +73,16 @@ class LowScore:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_event(cls, event: Event) -> LowScore | None:
+        """The alert a "rating" event carries (None: not one of ours)."""
+        body = event.data.get("alert")
+        try:
+            return cls(**body) if isinstance(body, dict) else None
+        except TypeError:
+            return None
 
-LowScoreListener = Callable[[LowScore], Awaitable[None]]
+
 RatingListener = Callable[[Conversation, int], Awaitable[None]]
 
 
@@ -109,14 +118,17 @@ class Surveys:
         nps_every_days: float = 0.0,
         gaps: GapBook | None = None,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        bus: LocalBus | None = None,
+        on_rating: RatingListener | None = None,
     ) -> None:
         self.db = db
         self.every_days = every_days
         self.nps_every_days = nps_every_days
         self.gaps = gaps  # the gap log and article usage (None: not counted)
         self.clock = clock
-        self.listeners: list[LowScoreListener] = []  # told of every low score and its comment
-        self.on_rating: RatingListener | None = None  # told of every csat score (the gap log)
+        self.bus = bus or LocalBus()  # low scores (and their comments) go out as "rating" events
+        self.on_rating = on_rating  # told of every csat score (the gap log)
 
     # -- after a bot answer ----------------------------------------------------------------
 
@@ -457,16 +469,14 @@ class Surveys:
         )
 
     async def _alert(self, rating_id: int) -> None:
-        """Tell every listener; a failing one is logged and never fails the customer's turn."""
+        """Publish the low score (supervisors' consoles, the Slack desk); a failure is logged
+        and never fails the customer's turn."""
         try:
             alert = await self.low_score(rating_id)
+            if alert is None:
+                return
+            frame = {"type": "low_rating", "rating": alert.to_dict()}
+            data = {"console": frame, "roles": list(ALERT_ROLES), "alert": alert.to_dict()}
+            await self.bus.publish(Event("rating", alert.conversation, alert.handoff_id, data=data))
         except Exception:
-            log.exception("could not read low rating %s", rating_id)
-            return
-        if alert is None:
-            return
-        for listener in list(self.listeners):
-            try:
-                await listener(alert)
-            except Exception:
-                log.exception("low-score listener failed for rating %s", rating_id)
+            log.exception("could not alert about low rating %s", rating_id)

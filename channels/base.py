@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from fastapi import APIRouter
 
+from bot.cluster import Leader
 from bot.messages import OutgoingMessage
 from bot.router import Router
 from bot.settings import Settings
@@ -23,9 +24,12 @@ class Channel(ABC):
         """Whether the settings turn this channel on (e.g. a token is set)."""
         return True
 
-    def __init__(self, router: Router, settings: Settings) -> None:
+    def __init__(self, router: Router, settings: Settings, leader: Leader | None = None) -> None:
         self.router = router
         self.settings = settings
+        # work that must run on one hub of several (e.g. Telegram's long polling) runs under
+        # this lease (bot/cluster.py); alone, this hub always leads
+        self.leader = leader or Leader("channel")
 
     @abstractmethod
     def routes(self) -> APIRouter:

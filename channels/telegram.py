@@ -1,4 +1,5 @@
-"""The Telegram channel: updates by webhook or long polling, replies through the Bot API.
+"""The Telegram channel: updates by webhook or long polling (with several hubs, only the hub
+holding the lease polls: bot/cluster.py), replies through the Bot API.
 
 Customers' texts and pressed buttons go to the router as neutral messages; replies are sent
 as escaped HTML (the knowledge base's bold kept, nobody's markup injected; see
@@ -146,6 +147,10 @@ class TelegramChannel(Channel):
             )
             log.info("telegram: receiving updates on %s", self.webhook_url)
             return
+        # Telegram answers one getUpdates at a time per bot: with several hubs, the leader polls
+        await self.leader.run(self._poll_as_leader)
+
+    async def _poll_as_leader(self) -> None:
         await self._until_done("deleteWebhook", self.bot.delete_webhook)
         log.info("telegram: long polling for updates")
         await self._poll()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -14,8 +15,12 @@ from typing import Any
 
 import uvicorn
 
+from bot.events import Event, LocalBus
+from bot.messages import OutgoingMessage
 from bot.settings import Settings
 from bot.storage.db import Database
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")  # the real Redis
 
 
 def bound_socket(port: int = 0) -> socket.socket:
@@ -83,3 +88,22 @@ def slack_signed(raw: bytes, secret: str) -> dict[str, str]:
     ts = str(int(time.time()))
     digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + raw, hashlib.sha256)
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
+
+
+def deliveries(event: Event) -> list[tuple[str, OutgoingMessage]]:
+    """The messages a "to_customer" event carries: (conversation key, message)."""
+    body = event.data.get("customer") or {}
+    messages = body.get("messages") or []
+    return [(str(event.conversation), OutgoingMessage.from_dict(m)) for m in messages]
+
+
+def record_deliveries(bus: LocalBus) -> list[tuple[str, OutgoingMessage]]:
+    """What the hub sends web-chat customers outside their own turn (an agent's reply, "Ana
+    joined", the rating question), as it goes over the event bus: (conversation key, message)."""
+    delivered: list[tuple[str, OutgoingMessage]] = []
+
+    async def record(event: Event) -> None:
+        delivered.extend(deliveries(event))
+
+    bus.subscribe(record, ["to_customer"])
+    return delivered

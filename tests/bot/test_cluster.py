@@ -5,14 +5,12 @@ that hub stops or dies."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 
 import pytest
 
 from bot.cluster import Leader, Locks, RedisLeader, RedisLocks, redis_client
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.support import REDIS_URL
 
 
 async def _interleaving(first: Locks, second: Locks, key: str) -> list[str]:

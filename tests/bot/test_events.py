@@ -5,15 +5,13 @@ in publish order, and a broken subscriber or a stray frame never stops the other
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.events import BadEvent, Event, LocalBus, RedisBus, make_bus
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.support import REDIS_URL
 
 
 class Seen:

@@ -8,11 +8,13 @@ import asyncio
 import pytest
 
 from bot.auth import AgentDirectory
+from bot.claims import Deliver
 from bot.handoff import AGENT_ONLINE, RATING_QUESTION, HandoffError, Handoffs, next_state
 from bot.handoff_context import HandoffViews
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.rasa_client import RasaClient
+from bot.states import Action, State, Status, transition
 from bot.storage.models import Conversation
 from bot.storage.repo import Store
 from tests.conftest import free_port
@@ -20,9 +22,10 @@ from tests.conftest import free_port
 NO_ESTIMATE = t("queue_no_estimate")
 
 
-def service(store: Store) -> Handoffs:
+def service(store: Store, deliver: Deliver | None = None) -> Handoffs:
     # Rasa is not running: pause/resume are logged and skipped, routing uses the hub's state
-    return Handoffs(store.db, store, RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1))
+    rasa = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1)
+    return Handoffs(store.db, store, rasa, deliver=deliver)
 
 
 async def queued(store: Store, handoffs: Handoffs, chat: str = "c1") -> int:
@@ -36,11 +39,23 @@ async def queued(store: Store, handoffs: Handoffs, chat: str = "c1") -> int:
 
 
 def test_the_state_machine_refuses_impossible_moves():
-    assert next_state("bot", "request") == "queued"
-    assert next_state("queued", "claim") == "with_agent"
-    assert next_state("with_agent", "resolve") == "bot"
+    assert next_state("bot", Action.REQUEST) == State.QUEUED == "queued"
+    assert next_state("queued", Action.CLAIM) == "with_agent"
+    assert next_state("with_agent", Action.RESOLVE) == "bot"
     with pytest.raises(HandoffError, match="cannot claim"):
-        next_state("bot", "claim")
+        next_state("bot", Action.CLAIM)
+    with pytest.raises(HandoffError, match="cannot withdraw"):
+        next_state("with_agent", Action.WITHDRAW)  # a person has it: the bot cannot take it
+    with pytest.raises(HandoffError):
+        next_state("nonsense", Action.REQUEST)  # a state no code writes
+
+
+def test_one_transition_moves_the_conversation_and_its_handoff_together():
+    assert transition("bot", Action.REQUEST) == (State.QUEUED, Status.QUEUED)
+    assert transition("queued", Action.CLAIM) == (State.WITH_AGENT, Status.CLAIMED)
+    assert transition("with_agent", Action.TRANSFER) == (State.WITH_AGENT, Status.CLAIMED)
+    assert transition("queued", Action.RESOLVE) == (State.BOT, Status.RESOLVED)
+    assert transition("queued", Action.WITHDRAW) == (State.BOT, Status.WITHDRAWN)
 
 
 async def test_two_agents_claim_at_once_and_exactly_one_wins(store: Store):
@@ -66,13 +81,12 @@ async def test_only_the_claiming_agent_replies_and_resolve_asks_for_a_rating(sto
     agents = AgentDirectory(store.db)
     ana = await agents.create("ana", "correct horse", display_name="Ana")
     ben = await agents.create("ben", "battery staple")
-    handoffs = service(store)
     delivered: list[tuple[str, list[OutgoingMessage]]] = []
 
     async def deliver(conversation: Conversation, messages: list[OutgoingMessage]) -> None:
         delivered.append((conversation.key, messages))
 
-    handoffs.deliver = deliver
+    handoffs = service(store, deliver)
     handoff_id = await queued(store, handoffs)
     with pytest.raises(HandoffError, match="claim this conversation first"):
         await handoffs.reply(handoff_id, ana, "hello")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.auth import AgentDirectory
+from bot.events import Event, console_frames
 from bot.handoff import HandoffError, Handoffs
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
@@ -61,13 +62,13 @@ async def rasa_url() -> AsyncIterator[str]:
 
 def hub(store: Store, url: str, clock: Clock) -> tuple[Router, Handoffs, list[OutgoingMessage]]:
     rasa = RasaClient(url, timeout=15.0)
-    handoffs = Handoffs(store.db, store, rasa, queue=QueueStatus(store.db, clock=clock))
     delivered: list[OutgoingMessage] = []
 
     async def deliver(conversation: Conversation, messages: list[OutgoingMessage]) -> None:
         delivered.extend(messages)
 
-    handoffs.deliver = deliver
+    queue = QueueStatus(store.db, clock=clock)
+    handoffs = Handoffs(store.db, store, rasa, queue=queue, deliver=deliver)
     return Router(store, rasa, handoffs), handoffs, delivered
 
 
@@ -174,13 +175,14 @@ async def test_typing_reaches_the_other_side_throttled_and_only_while_a_person_i
     events: list[dict] = []
     signals: list[tuple[str, dict]] = []
 
-    async def notify(event: dict) -> None:
-        events.append(event)
+    async def notify(event: Event) -> None:
+        events.extend(console_frames(event))
 
     async def signal(conversation: Conversation, frame: dict) -> None:
         signals.append((conversation.key, frame))
 
-    handoffs.notify, handoffs.signal = notify, signal
+    handoffs.bus.subscribe(notify, ["typing"])
+    handoffs.signal = signal
     await router.handle(msg("bot", "hello"))
     assert not await handoffs.customer_typing("web:bot")  # with the bot: agents need not know
     await router.handle(msg("q", "handoff please"))

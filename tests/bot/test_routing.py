@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.auth import AgentDirectory
+from bot.claims import Claims
+from bot.events import LocalBus
 from bot.handoff import Handoffs
 from bot.hours import BusinessHours, parse_hours
 from bot.i18n import t
@@ -19,7 +21,7 @@ from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.queue_status import QueueStatus
 from bot.rasa_client import RasaClient
 from bot.router import Router
-from bot.routing import AutoAssigner, Candidate, Wanted, choose
+from bot.routing import FREES_CAPACITY, AutoAssigner, Candidate, Wanted, choose
 from bot.storage.models import Agent, Conversation, Handoff
 from bot.storage.models import Customer as CustomerRow
 from bot.storage.repo import Store
@@ -101,20 +103,29 @@ class Desk:
         self.store, self.clock, self.online = store, Clock(now), set[str]()
         rasa = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1)  # not running: skipped
         queue = QueueStatus(store.db, lambda: len(self.online), self.clock, hours=hours)
-        self.handoffs = Handoffs(store.db, store, rasa, queue=queue)
-        self.assigner = AutoAssigner(
-            store.db, self.handoffs, lambda: set(self.online), hours, 5, self.clock
-        )
-        self.handoffs.auto_assign = self.assigner.assign_new
-        self.handoffs.listeners.append(self.assigner.on_event)
-        self.handoffs.agents_online = lambda: bool(self.online)
-        self.router = Router(store, rasa, self.handoffs)
         self.told: dict[str, list[str]] = {}
 
         async def deliver(conversation: Conversation, messages: list[OutgoingMessage]) -> None:
             self.told.setdefault(conversation.chat_id, []).extend(m.text for m in messages)
 
-        self.handoffs.deliver = deliver
+        bus = LocalBus()
+        claims = Claims(store.db, store, bus, deliver, queue)
+        self.assigner = AutoAssigner(
+            store.db, claims, lambda: set(self.online), hours, 5, self.clock
+        )
+        bus.subscribe(self.assigner.on_event, FREES_CAPACITY)
+        self.handoffs = Handoffs(
+            store.db,
+            store,
+            rasa,
+            queue=queue,
+            bus=bus,
+            deliver=deliver,
+            agents_online=lambda: bool(self.online),
+            claims=claims,
+            auto_assign=self.assigner.assign_new,
+        )
+        self.router = Router(store, rasa, self.handoffs)
 
     async def agent(self, name: str, languages: list[str], max_open: int | None = None) -> Agent:
         created = await AgentDirectory(self.store.db).create(

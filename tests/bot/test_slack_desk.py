@@ -19,15 +19,15 @@ import pytest
 from fastapi import FastAPI
 
 from bot.auth import AgentDirectory
+from bot.events import Event
 from bot.handoff import RATING_QUESTION
 from bot.hub import Hub
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.settings import Settings
-from bot.storage.models import Conversation
 from tests.conftest import free_port
 from tests.fake_slack import FakeSlack, signed
-from tests.support import serve, slack_signed
+from tests.support import deliveries, serve, slack_signed
 
 SECRET = "desk-signing-secret"
 DESK = "CDESK"
@@ -157,11 +157,13 @@ async def start_hub(settings: Settings, delivered: list[tuple[str, OutgoingMessa
     assert hub.desk is not None
     await hub.db.migrate()
 
-    async def deliver(conversation: Conversation, messages: list[OutgoingMessage]) -> None:
+    async def deliver(event: Event) -> None:
         # what agents say and the surveys; "Ana joined" notices are tested in test_queue_status
-        delivered.extend((conversation.key, m) for m in messages if not _announcement(m))
+        for key, message in deliveries(event):
+            if not _announcement(message):
+                delivered.append((key, message))
 
-    hub.handoffs.deliver = deliver
+    hub.bus.subscribe(deliver, ["to_customer"])
     await hub.desk.start()
     return hub
 

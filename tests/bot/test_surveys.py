@@ -22,6 +22,7 @@ import websockets
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.events import Event
 from bot.hub import Hub
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
@@ -38,7 +39,7 @@ from bot.storage.models import (
 )
 from bot.surveys import LowScore
 from tests.fake_rasa import FakeRasa
-from tests.support import serve
+from tests.support import record_deliveries, serve
 
 QUESTION = "how do I reset my password"
 QUESTION_RU = "как мне сбросить пароль от аккаунта"
@@ -150,14 +151,14 @@ async def shop_on(settings: Settings) -> AsyncIterator[Shop]:
         await hub.db.migrate()
         shop = Shop(hub, rasa)
 
-        async def deliver(conversation: Conversation, messages: list[OutgoingMessage]) -> None:
-            shop.delivered.extend((conversation.key, m) for m in messages)
+        shop.delivered = record_deliveries(hub.bus)
 
-        async def alerted(alert: LowScore) -> None:
+        async def alerted(event: Event) -> None:
+            alert = LowScore.from_event(event)
+            assert alert is not None
             shop.alerts.append(alert)
 
-        hub.handoffs.deliver = deliver
-        hub.surveys.listeners.append(alerted)
+        hub.bus.subscribe(alerted, ["rating"])
         try:
             yield shop
         finally:
@@ -415,10 +416,7 @@ async def site_on(settings: Settings) -> AsyncIterator[tuple[str, Shop]]:
         hub = Hub(hub_settings(settings, rasa_url))
         shop = Shop(hub, rasa)
 
-        async def deliver(conversation: Conversation, messages: list[OutgoingMessage]) -> None:
-            shop.delivered.extend((conversation.key, m) for m in messages)
-
-        hub.handoffs.deliver = deliver
+        shop.delivered = record_deliveries(hub.bus)
         async with serve(create_app(hub)) as url:
             yield url, shop
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,11 +29,11 @@ from bot.storage.db import Database
 from bot.storage.models import Conversation
 from bot.storage.repo import Store
 from channels.web import WebChannel
+from tests.bot.test_slack_desk import desk_settings
 from tests.conftest import PG_ADMIN_DSN, _drop_postgres_database, _postgres_database, free_port
 from tests.fake_rasa import FakeRasa
-from tests.support import bound_socket, serve
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from tests.fake_slack import FakeSlack
+from tests.support import REDIS_URL, bound_socket, serve
 
 
 class Pushed(list[str]):
@@ -251,3 +250,45 @@ async def test_an_agent_on_hub_1_works_a_customer_on_hub_2_live(
                 reply = await next_frame(widget, "messages", "let me look")
                 assert [m["text"] for m in reply["messages"]] == ["Hi, Ana here: let me look"]
                 assert reply["messages"][0]["sender"] == "agent"
+
+
+async def test_two_hubs_post_each_handoff_to_the_slack_desk_once(
+    settings: Settings, postgres_url: str
+) -> None:
+    """Handoffs queued while the desk was off are posted by the hub that leads, not by both;
+    one claimed on either hub updates that one message."""
+    db = Database(postgres_url)
+    store = Store(db)
+    rasa = RasaClient(f"http://127.0.0.1:{free_port()}", timeout=1)  # not running: skipped
+    handoffs = Handoffs(db, store, rasa)
+    waiting = []
+    for chat in ("early-1", "early-2"):
+        stored = await store.store_incoming(customer_message(chat, "my order never came"))
+        await handoffs.request(stored.conversation, "requested", 0.2, {})
+        waiting.append(await handoffs.open_for(stored.conversation.id))
+    await rasa.close()
+    await db.close()
+    slack = FakeSlack(token="xoxb-desk")
+    async with serve(slack.app()) as slack_url:
+        desk = desk_settings(settings, slack_url)
+        async with two_running_hubs(desk, postgres_url, rasa.url) as [(_, hub1), (_, hub2)]:
+            assert hub1.desk and hub2.desk
+
+            def posted() -> int:  # handoff messages, not the lines in their threads
+                return sum("thread_ts" not in c for c in slack.called("chat.postMessage"))
+
+            async with asyncio.timeout(10):
+                while posted() < 2:
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(1.0)  # a second hub posting them too would show by now
+            assert posted() == 2
+            ana = await hub2.agents.create("ana", "correct horse", display_name="Ana")
+            first = waiting[0]
+            assert first
+            await hub2.handoffs.claim(first.id, ana)  # on the hub that may not lead
+            async with asyncio.timeout(10):
+                while not any("Ana" in json.dumps(c) for c in slack.called("chat.update")):
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)
+            assert posted() == 2
+            assert sum("Ana" in json.dumps(c) for c in slack.called("chat.update")) == 1

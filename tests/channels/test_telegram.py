@@ -3,9 +3,11 @@ real router and a fake Rasa; updates are recorded payloads of real Telegram upda
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from bot.cluster import RedisLeader, redis_client
 from bot.handoff import Handoffs
 from bot.i18n import t
 from bot.messages import Button, OutgoingMessage
@@ -28,7 +31,7 @@ from channels.registry import CHANNELS
 from channels.telegram import SECRET_HEADER, TelegramChannel, TelegramConfigError
 from tests.channels.fake_telegram import FakeTelegram
 from tests.fake_rasa import FakeRasa
-from tests.support import serve, sqlite_outage
+from tests.support import REDIS_URL, serve, sqlite_outage
 
 UPDATES = Path(__file__).parent / "telegram_updates"
 TEXT_ONLY = t("text_only", "en")  # the recorded users speak English or German (no catalog)
@@ -410,3 +413,45 @@ def test_webhook_mode_needs_a_valid_secret(settings: Settings, secret: str, erro
     )
     with pytest.raises(TelegramConfigError, match=error):
         TelegramChannel(None, bad)  # type: ignore[arg-type]
+
+
+async def test_with_two_hubs_only_the_leaseholder_long_polls_and_the_other_takes_over(
+    sqlite_store: Store, settings: Settings
+):
+    """Telegram serves one getUpdates per bot at a time: of two hubs, the one holding the
+    lease polls; when it stops, the other takes over and answers what comes next, once."""
+    rasa_fake, api = FakeRasa(), FakeTelegram()
+    space = uuid.uuid4().hex
+    async with serve(rasa_fake.app()) as rasa_url, serve(api.app()) as api_url:
+        rasa = RasaClient(rasa_url)
+        polled = settings.with_(telegram_token=api.token, telegram_api_url=f"{api_url}/bot")
+        leaders = [
+            RedisLeader(redis_client(REDIS_URL), "background", 3.0, f"hub{n}", space)
+            for n in (1, 2)
+        ]
+        channels = []
+        for leader in leaders:
+            await leader.start()
+            router = Router(sqlite_store, rasa, Handoffs(sqlite_store.db, sqlite_store, rasa))
+            channel = TelegramChannel(router, polled, leader=leader)
+            channel.poll_timeout, channel.backoff_base = 1, 0.05
+            await channel.start()
+            channels.append(channel)
+        try:
+            assert leaders[0].is_leader and not leaders[1].is_leader
+            await api.wait_for("getUpdates", 3)
+            assert len(api.called("deleteWebhook")) == 1  # one hub polls
+            await channels[0].stop()
+            await leaders[0].stop()  # hands the lease over
+            await api.wait_for("deleteWebhook", 2)  # the other hub starts polling
+            assert leaders[1].is_leader
+            api.queue(update("text"))
+            await api.wait_for("sendMessage")
+            await asyncio.sleep(0.5)
+            sent = [c["text"] for c in api.called("sendMessage")]
+            assert sent == ["echo: where is my card?"]
+        finally:
+            for channel in channels[1:]:
+                await channel.stop()
+            await leaders[1].stop()
+            await rasa.close()

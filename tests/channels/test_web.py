@@ -13,6 +13,7 @@ import websockets
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from bot.events import Event, console_frames
 from bot.handoff import Handoffs
 from bot.handoff_context import HandoffViews
 from bot.messages import OutgoingMessage
@@ -414,10 +415,10 @@ async def test_the_transcript_tells_where_the_conversation_stands_and_who_wrote(
     assert handoff
     events: list[dict] = []
 
-    async def notify(event: dict) -> None:
-        events.append(event)
+    async def notify(event: Event) -> None:
+        events.extend(console_frames(event))
 
-    handoffs.notify = notify
+    handoffs.bus.subscribe(notify, ["typing"])
     await handoffs.claim(handoff.id, ana)
     await handoffs.reply(handoff.id, ana, "Hello, Ana here")
     history = (await site.http.get(f"/api/chat/{chat.session}", headers=chat.auth)).json()

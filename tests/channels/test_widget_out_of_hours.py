@@ -17,15 +17,16 @@ import pytest
 from fastapi import FastAPI
 from playwright.async_api import async_playwright, expect
 
+from bot.events import LocalBus
 from bot.handoff import Handoffs
 from bot.hours import load_hours
 from bot.i18n import t
-from bot.messages import OutgoingMessage
+from bot.outbox import Outbox
 from bot.queue_status import QueueStatus
 from bot.rasa_client import RasaClient
 from bot.router import Router
 from bot.settings import Settings
-from bot.storage.models import Conversation, Customer
+from bot.storage.models import Customer
 from bot.storage.repo import Store
 from channels.web import WebChannel
 from tests.channels.test_widget_waiting import ARGS, CHROMIUM, say
@@ -62,13 +63,12 @@ async def shop(sqlite_store: Store, settings: Settings, tmp_path: Path) -> Async
     async with serve(FakeRasa().app()) as rasa_url:
         rasa = RasaClient(rasa_url)
         queue = QueueStatus(sqlite_store.db, clock=lambda: FRIDAY_EVENING, hours=hours)
-        handoffs = Handoffs(sqlite_store.db, sqlite_store, rasa, queue=queue)
-        channel = WebChannel(Router(sqlite_store, rasa, handoffs), settings)
-
-        async def deliver(conversation: Conversation, messages: list[OutgoingMessage]) -> None:
-            await channel.send(conversation.chat_id, messages)
-
-        handoffs.deliver = deliver
+        channels: dict[str, WebChannel] = {}
+        outbox = Outbox(LocalBus(), channels)
+        handoffs = Handoffs(
+            sqlite_store.db, sqlite_store, rasa, queue=queue, deliver=outbox.deliver
+        )
+        channel = channels["web"] = WebChannel(Router(sqlite_store, rasa, handoffs), settings)
         app = FastAPI()
         app.include_router(channel.routes())
         async with serve(app) as url:

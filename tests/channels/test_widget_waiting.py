@@ -18,13 +18,13 @@ from fastapi import FastAPI
 from playwright.async_api import Page, async_playwright, expect
 
 from bot.auth import AgentDirectory
+from bot.events import LocalBus
 from bot.handoff import Handoffs
 from bot.i18n import t
-from bot.messages import OutgoingMessage
+from bot.outbox import Outbox
 from bot.rasa_client import RasaClient
 from bot.router import Router
 from bot.settings import Settings
-from bot.storage.models import Conversation
 from bot.storage.repo import Store
 from channels.web import WebChannel
 from tests.fake_rasa import FakeRasa
@@ -50,16 +50,17 @@ class Shop:
 async def shop(sqlite_store: Store, settings: Settings) -> AsyncIterator[Shop]:
     async with serve(FakeRasa().app()) as rasa_url:
         rasa = RasaClient(rasa_url)
-        handoffs = Handoffs(sqlite_store.db, sqlite_store, rasa)
-        channel = WebChannel(Router(sqlite_store, rasa, handoffs), settings)
-
-        async def deliver(conversation: Conversation, messages: list[OutgoingMessage]) -> None:
-            await channel.send(conversation.chat_id, messages)
-
-        async def signal(conversation: Conversation, frame: dict) -> None:
-            await channel.signal(conversation.chat_id, frame)
-
-        handoffs.deliver, handoffs.signal = deliver, signal
+        bus, channels = LocalBus(), dict[str, WebChannel]()
+        outbox = Outbox(bus, channels)
+        handoffs = Handoffs(
+            sqlite_store.db,
+            sqlite_store,
+            rasa,
+            bus=bus,
+            deliver=outbox.deliver,
+            signal=outbox.signal,
+        )
+        channel = channels["web"] = WebChannel(Router(sqlite_store, rasa, handoffs), settings)
         handoffs.queue.ack_every = timedelta(0)  # every message acknowledged, for the test
         app = FastAPI()
         app.include_router(channel.routes())
