@@ -3,6 +3,7 @@
 #   make test   install what is missing, then run the whole test suite (CI runs exactly this)
 #   make bench  knowledge-base quality/latency benchmark (writes bench/results/*.json)
 #   make bench-load  the whole hub (real Rasa, KB, SQLite) under concurrent web-chat customers
+#   make bench-hubs  1/2/3 hubs on PostgreSQL + Redis (stand-in Rasa) and a hub killed under load
 #   make lint   ruff + mypy
 
 SHELL := /bin/bash
@@ -55,6 +56,9 @@ bench: install
 
 bench-load: install
 	$(VENV)/bin/python bench/e2e_load.py
+
+bench-hubs: install
+	$(VENV)/bin/python bench/hubs.py
 
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy
