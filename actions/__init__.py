@@ -15,8 +15,8 @@ from actions.gaps import LogGap
 from actions.handoff import Handoff
 from actions.kb import AnswerFromKB
 from actions.replies import replies
-from bot.gap_signals import GapSignals
-from bot.gaps import GapBook
+from bot.knowledge.gap_signals import GapSignals
+from bot.knowledge.gaps import GapBook
 from knowledge_base.service import KnowledgeBase
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from bot import messages
-from bot.gap_signals import GapSignals
+from bot.knowledge.gap_signals import GapSignals
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import human_button, language, last_question, message_id, settle
-from bot.gap_signals import GapSignals, kb_outcome
-from bot.gaps import GapBook
 from bot.i18n import t
+from bot.knowledge.gap_signals import GapSignals, kb_outcome
+from bot.knowledge.gaps import GapBook
 
 SORRY = t("not_helpful")  # English; the customer gets their language
 

@@ -10,9 +10,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import human_button, language, last_question, message_id, settle
-from bot.gap_signals import GapSignals
-from bot.gaps import GapBook
 from bot.i18n import t
+from bot.knowledge.gap_signals import GapSignals
+from bot.knowledge.gaps import GapBook
 from knowledge_base.loader import Article
 from knowledge_base.normalize import latin_to_cyrillic
 from knowledge_base.retriever import Retrieval

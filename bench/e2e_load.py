@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bot.app import create_app  # noqa: E402
 from bot.hub import Hub  # noqa: E402
 from bot.i18n import t  # noqa: E402
-from bot.rasa_train import train  # noqa: E402
+from bot.rasa.train import train  # noqa: E402
 from bot.settings import Settings, load_settings  # noqa: E402
 from knowledge_base.loader import load_articles  # noqa: E402
 

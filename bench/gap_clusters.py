@@ -11,7 +11,7 @@ batches) and clustering separately.
 
 A multilingual sanity check: bench/data/kb_dev.json's in-scope questions in 7 languages,
 grouped per language by the article they expect, embedded exactly as the hub does (the demo
-knowledge base's per-language models and centres, `bot.gaps.GapEmbedder`).
+knowledge base's per-language models and centres, `bot.knowledge.gaps.GapEmbedder`).
 
 Writes bench/results/gap_clusters.json.
 """
@@ -148,8 +148,8 @@ def multilingual(settings: Any, dev: Path) -> dict[str, Any]:
     """kb_dev.json's in-scope questions, per language, embedded as the hub embeds gaps; for
     each embedding model, the threshold sweep over its languages pooled (clusters never cross
     languages), and the scores per language at the threshold in code."""
-    from bot.gaps import GapEmbedder
     from bot.hub import knowledge_base
+    from bot.knowledge.gaps import GapEmbedder
     from knowledge_base.gap_clusters import threshold_for
 
     kb = knowledge_base(settings)

@@ -11,7 +11,7 @@ claimed and resolved, with agent messages), csat ratings for 60 % of the resolve
 answer?" ratings, comments after low scores, a gap (500 clusters) for every unknown. 40,000
 customers, so some come back.
 
-Then `Reports` (bot/reports.py), the hub's code, times - after one warm-up run - `--runs`
+Then `Reports` (bot/reports/numbers.py), the hub's code, times - after one warm-up run - `--runs`
 runs each of: the summary over the whole year (all 1,000,000 messages), over the last 30 days,
 and over the year with each filter (channel, language, agent, reason), and every table over
 the year. Writes bench/results/reports.json: per database the seed time and, per case, the
@@ -46,8 +46,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.reports import TABLES, Reports  # noqa: E402
-from bot.reports_filters import ReportFilters, parse_filters  # noqa: E402
+from bot.reports.filters import ReportFilters, parse_filters  # noqa: E402
+from bot.reports.numbers import TABLES, Reports  # noqa: E402
 from bot.storage.db import Database  # noqa: E402
 from bot.storage.models import kb_columns  # noqa: E402
 

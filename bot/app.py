@@ -16,15 +16,15 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
-from bot.agent_api import Access, build_agent_api
-from bot.customers_api import build_customers_api
+from bot.console.agent_api import Access, build_agent_api
+from bot.console.customers_api import build_customers_api
+from bot.console.routing_api import build_routing_api
+from bot.console.typing_api import build_typing_api
 from bot.http_limits import RASA_CALL_BYTES, BodyLimit, SecurityHeaders
 from bot.hub import Hub
-from bot.knowledge_api import build_knowledge_api
-from bot.reports_api import build_reports_api
-from bot.routing_api import build_routing_api
+from bot.knowledge.api import build_knowledge_api
+from bot.reports.api import build_reports_api
 from bot.safe_json import BadInput, loads_object
-from bot.typing_api import build_typing_api
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from bot.agent_profiles import AgentProfiles
-    from bot.auth import AgentDirectory
+    from bot.console.agent_profiles import AgentProfiles
+    from bot.console.auth import AgentDirectory
 
 T = TypeVar("T")
 
@@ -25,7 +25,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.hub import Hub, knowledge_base
-    from bot.rasa_train import TrainingFailed, train
+    from bot.rasa.train import TrainingFailed, train
 
     settings = settings.with_(host=args.host or settings.host, port=args.port or settings.port)
     if settings.rasa_managed and not args.skip_train:
@@ -50,7 +50,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_train(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.rasa_train import TrainingFailed, train
+    from bot.rasa.train import TrainingFailed, train
 
     try:
         model = asyncio.run(train(settings, force=args.force))
@@ -112,8 +112,8 @@ def _cmd_kb_eval(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
     """The gap clusters, biggest first (the knowledge base is not loaded: the closest articles
     are those found when the gaps were logged)."""
-    from bot.gaps import GapBook
     from bot.hub import knowledge_base
+    from bot.knowledge.gaps import GapBook
     from bot.storage.db import Database
 
     async def fetch() -> list[dict[str, Any]]:
@@ -142,7 +142,7 @@ def _cmd_gaps(settings: Settings, args: argparse.Namespace) -> int:
 
 def _directory_call(settings: Settings, call: Callable[[AgentDirectory], Awaitable[T]]) -> T:
     """Run one AgentDirectory call against the configured database."""
-    from bot.auth import AgentDirectory
+    from bot.console.auth import AgentDirectory
     from bot.storage.db import Database
 
     async def run() -> T:
@@ -158,7 +158,7 @@ def _directory_call(settings: Settings, call: Callable[[AgentDirectory], Awaitab
 
 def _profiles_call(settings: Settings, call: Callable[[AgentProfiles], Awaitable[T]]) -> T:
     """Run one AgentProfiles call (routing: languages, skills, capacity, team)."""
-    from bot.agent_profiles import AgentProfiles
+    from bot.console.agent_profiles import AgentProfiles
     from bot.storage.db import Database
 
     async def run() -> T:
@@ -175,7 +175,7 @@ def _profiles_call(settings: Settings, call: Callable[[AgentProfiles], Awaitable
 def _routing_changes(args: argparse.Namespace) -> dict[str, Any]:
     """The routing options given on the command line (an empty value clears a list or team;
     --max-open default: back to ROUTING_MAX_OPEN)."""
-    from bot.agent_profiles import split_list
+    from bot.console.agent_profiles import split_list
 
     changes: dict[str, Any] = {}
     if args.languages is not None:
@@ -197,7 +197,7 @@ def _int(raw: str) -> int | str:
 
 
 def _apply_routing(settings: Settings, username: str, changes: dict[str, Any]) -> bool:
-    from bot.agent_profiles import ProfileError, clean
+    from bot.console.agent_profiles import ProfileError, clean
 
     try:
         clean(changes)
@@ -229,7 +229,7 @@ def _new_password(username: str, from_stdin: bool) -> str | None:
 def _account_command(
     settings: Settings, call: Callable[[AgentDirectory], Awaitable[T]]
 ) -> T | None:
-    from bot.auth import AccountError
+    from bot.console.auth import AccountError
 
     try:
         return _directory_call(settings, call)
@@ -239,7 +239,7 @@ def _account_command(
 
 
 def _cmd_agents_add(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.agent_profiles import ProfileError, clean
+    from bot.console.agent_profiles import ProfileError, clean
 
     changes = _routing_changes(args)
     try:
@@ -437,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("username", help="2-64 lowercase letters, digits, '.', '_' or '-'")
     add.add_argument(
         "--role",
-        choices=["agent", "supervisor", "writer", "admin"],  # bot.auth.ROLES
+        choices=["agent", "supervisor", "writer", "admin"],  # bot.console.auth.ROLES
         default="agent",
         help="agent: works handoffs; supervisor: handoffs, reports and low-rating alerts; "
         "writer: the knowledge base (writers' page); admin: all of it",

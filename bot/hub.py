@@ -11,33 +11,33 @@ from typing import Any
 from rasa_sdk.executor import ActionExecutor
 
 from actions import build_executor
-from bot.agent_events import AgentEvents
-from bot.agent_profiles import AgentProfiles
-from bot.auth import AgentDirectory
-from bot.claims import Claims
-from bot.cluster import make_leader, make_locks, namespace
-from bot.events import make_bus
-from bot.gap_signals import GapSignals
-from bot.gaps import GapBook
-from bot.handoff import Handoffs
-from bot.handoff_context import HandoffViews
-from bot.hours import load_hours
-from bot.knowledge_store import KnowledgeStore
+from bot.cluster.events import make_bus
+from bot.cluster.lease import make_leader, make_locks, namespace
+from bot.console.agent_events import AgentEvents
+from bot.console.agent_profiles import AgentProfiles
+from bot.console.auth import AgentDirectory
+from bot.console.presence import Presence
+from bot.conversation.outbox import Outbox
+from bot.conversation.router import Router
+from bot.conversation.surveys import Surveys
+from bot.handoff.claims import Claims
+from bot.handoff.context import HandoffViews
+from bot.handoff.handoffs import Handoffs
+from bot.handoff.hours import load_hours
+from bot.handoff.queue_status import QueueStatus
+from bot.handoff.routing import FREES_CAPACITY, AutoAssigner
+from bot.knowledge.gap_signals import GapSignals
+from bot.knowledge.gaps import GapBook
+from bot.knowledge.store import KnowledgeStore
 from bot.language import LanguageDetection
-from bot.outbox import Outbox
-from bot.presence import Presence
-from bot.queue_status import QueueStatus
-from bot.rasa_client import RasaClient
-from bot.rasa_process import RasaSupervisor, with_tokens
-from bot.reports import Reports
-from bot.router import Router
-from bot.routing import FREES_CAPACITY, AutoAssigner
+from bot.rasa.client import RasaClient
+from bot.rasa.process import RasaSupervisor, with_tokens
+from bot.reports.numbers import Reports
 from bot.settings import Settings
-from bot.slack_desk import SlackDesk
-from bot.slack_desk_store import DeskStore
+from bot.slack_desk.desk import SlackDesk
+from bot.slack_desk.store import DeskStore
 from bot.storage.db import Database
 from bot.storage.repo import Store
-from bot.surveys import Surveys
 from channels.base import Channel
 from channels.registry import CHANNELS
 from knowledge_base.service import KnowledgeBase

@@ -357,7 +357,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Поговорить с человеком",
         "fa": "گفتگو با یک نفر",
     },
-    # A queued customer is told where they stand (bot/queue_status.py)
+    # A queued customer is told where they stand (bot/handoff/queue_status.py)
     "queued_ack": {
         "en": "Thanks, your message is with our team.",
         "bs": "Hvala, vaša poruka je kod našeg tima.",
@@ -410,7 +410,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "ru": "Теперь с вами общается {agent}.",
         "fa": "اکنون با {agent} صحبت می‌کنید.",
     },
-    # Business hours (bot/hours.py): a handoff while the team is closed
+    # Business hours (bot/handoff/hours.py): a handoff while the team is closed
     "closed_now": {
         "en": "We're closed now.",
         "bs": "Trenutno ne radimo.",

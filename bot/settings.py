@@ -63,8 +63,8 @@ class Settings:
     port: int = 8000
     var_dir: Path = ROOT / "var"
     database_url: str = ""  # default: SQLite under var/
-    # several hubs (bot/events.py, bot/cluster.py): events, locks and leases on this Redis;
-    # empty: one hub, all of it in memory
+    # several hubs (bot/cluster/events.py, bot/cluster/lease.py): events, locks and leases on
+    # this Redis; empty: one hub, all of it in memory
     redis_url: str = ""
     # Rasa
     rasa_url: str = "http://127.0.0.1:5005"
@@ -93,9 +93,10 @@ class Settings:
     # Messages and handoff
     max_message_chars: int = 4000
     frustration_threshold: float = 0.7
-    # Business hours and routing (bot/hours.py, bot/routing.py): opening hours per team from
-    # this YAML file (none: one team, always open); online agents get queued handoffs claimed
-    # for them, at most ROUTING_MAX_OPEN open conversations each (their own max_open wins)
+    # Business hours and routing (bot/handoff/hours.py, bot/handoff/routing.py): opening hours
+    # per team from this YAML file (none: one team, always open); online agents get queued
+    # handoffs claimed for them, at most ROUTING_MAX_OPEN open conversations each (their own
+    # max_open wins)
     teams_file: Path = ROOT / "teams.yml"
     routing_auto_assign: bool = True
     routing_max_open: int = 5

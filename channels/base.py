@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from fastapi import APIRouter
 
-from bot.cluster import Leader
+from bot.cluster.lease import Leader
+from bot.conversation.router import Router
 from bot.messages import OutgoingMessage
-from bot.router import Router
 from bot.settings import Settings
 
 
@@ -28,7 +28,7 @@ class Channel(ABC):
         self.router = router
         self.settings = settings
         # work that must run on one hub of several (e.g. Telegram's long polling) runs under
-        # this lease (bot/cluster.py); alone, this hub always leads
+        # this lease (bot/cluster/lease.py); alone, this hub always leads
         self.leader = leader or Leader("channel")
 
     @abstractmethod

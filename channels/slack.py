@@ -26,8 +26,8 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import slack_http
+from bot.conversation.router import InvalidMessage
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
-from bot.router import InvalidMessage
 from bot.settings import Settings
 from bot.storage.db import StorageUnavailable
 from channels.base import Channel

@@ -1,5 +1,5 @@
 """The Telegram channel: updates by webhook or long polling (with several hubs, only the hub
-holding the lease polls: bot/cluster.py), replies through the Bot API.
+holding the lease polls: bot/cluster/lease.py), replies through the Bot API.
 
 Customers' texts and pressed buttons go to the router as neutral messages; replies are sent
 as escaped HTML (the knowledge base's bold kept, nobody's markup injected; see
@@ -28,9 +28,9 @@ from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.conversation.router import InvalidMessage
 from bot.language import base
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
-from bot.router import InvalidMessage
 from bot.safe_json import loads_object
 from bot.settings import Settings
 from bot.storage.db import StorageUnavailable

@@ -21,13 +21,13 @@ from typing import Any
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
+from bot.conversation.router import InvalidMessage
+from bot.conversation.web_sessions import Identity, Issued, Verified, WebSessions
 from bot.i18n import widget_texts
 from bot.language import SERBIAN_CYRILLIC, base
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
-from bot.router import InvalidMessage
 from bot.safe_json import BadInput, check_string, loads_object
 from bot.storage.db import StorageUnavailable
-from bot.web_sessions import Identity, Issued, Verified, WebSessions
 from channels.base import Channel
 from channels.web_branding import BrandingFile
 from channels.web_identity import PageIdentity, page_identity
@@ -240,7 +240,7 @@ class WebChannel(Channel):
                     if verified is None:
                         return _error(UNAUTHORIZED, 401)
                     session = verified.session
-                replies = await self.router.handle(self.incoming(session, data))
+                replies = await self.router.handle(self.incoming(session, data), replay=True)
             except BadInput as exc:
                 return _error(str(exc), exc.status)
             except InvalidMessage as exc:
@@ -388,7 +388,7 @@ class WebChannel(Channel):
                 raise BadInput('frames look like {"type": "message", "text": "..."}')
             data.setdefault("language", getattr(websocket.state, "language", None))
             page = getattr(websocket.state, "page", None)
-            replies = await self.router.handle(self.incoming(session, data, page))
+            replies = await self.router.handle(self.incoming(session, data, page), replay=True)
         except BadInput as exc:
             await _send_error(websocket, str(exc), exc.status, reply_to)
             return

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from bot.rasa_train import TrainingFailed, latest_model, train_command
+from bot.rasa.train import TrainingFailed, latest_model, train_command
 from bot.settings import Settings
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from bot.events import Event, LocalBus
+from bot.cluster.events import Event, LocalBus
 from bot.messages import OutgoingMessage
 from bot.settings import Settings
 from bot.storage.db import Database

@@ -256,7 +256,8 @@ def test_every_compose_variable_is_documented_in_env_example(compose: dict[str, 
 
 
 def test_the_code_serves_the_websockets_we_expect_to_find() -> None:
-    # a guard on the search itself: these two exist today (channels/web.py, bot/agent_api.py)
+    # a guard on the search itself: these two exist today (channels/web.py,
+    # bot/console/agent_api.py)
     assert {"/ws", "/api/agent/ws"} <= websocket_paths()
 
 

@@ -44,7 +44,7 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(255))
     # satisfaction surveys ask one customer at most once per SURVEY_EVERY_DAYS
     last_surveyed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # what the shop passed to the widget (plan, order number, page URL): bot/customers.py
+    # what the shop passed to the widget (plan, order number, page URL): bot/console/customers.py
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # an agent merged this profile into another one (reversible: customer_merges)
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -59,7 +59,7 @@ class Conversation(Base):
     channel: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[str] = mapped_column(String(255))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
-    state: Mapped[str] = mapped_column(String(16), default="bot")  # see bot/handoff.py
+    state: Mapped[str] = mapped_column(String(16), default="bot")  # see bot/handoff/handoffs.py
     awaiting_rating: Mapped[bool] = mapped_column(Boolean, default=False)
     language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(
@@ -193,7 +193,7 @@ class Agent(Base):
     role: Mapped[str] = mapped_column(String(16), default="agent")  # agent | writer | admin
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # routing (bot/routing.py): language tags and skills, capacity, team
+    # routing (bot/handoff/routing.py): language tags and skills, capacity, team
     languages: Mapped[list[Any] | None] = mapped_column(JSON)
     skills: Mapped[list[Any] | None] = mapped_column(JSON)
     max_open: Mapped[int | None] = mapped_column(Integer)  # None: the ROUTING_MAX_OPEN default
@@ -257,7 +257,7 @@ class Handoff(Base):
     )
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # routing (bot/routing.py): the team, queued while it was closed, the agent picked
+    # routing (bot/handoff/routing.py): the team, queued while it was closed, the agent picked
     team: Mapped[str | None] = mapped_column(String(64))
     out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False)
     offered_to: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))

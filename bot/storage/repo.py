@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.customers import absorb
+from bot.console.customers import absorb
 from bot.messages import IncomingMessage, OutgoingMessage
 from bot.storage.db import Database
 from bot.storage.models import Conversation, Customer, Gap, Message, utcnow
@@ -34,7 +34,7 @@ class Store:
 
     async def _customer(self, msg: IncomingMessage) -> Customer:
         """The customer row of the message's sender, with what the channel says about them
-        (name, e-mail, the shop's attributes) taken in: bot/customers.py `absorb`."""
+        (name, e-mail, the shop's attributes) taken in: bot/console/customers.py `absorb`."""
         async with self.db.session() as s:
             query = select(Customer).where(
                 Customer.channel == msg.channel, Customer.external_id == msg.customer.external_id
@@ -138,8 +138,14 @@ class Store:
             return Stored(conversation, message, created=True)
 
     async def store_outgoing(
-        self, conversation_id: int, replies: list[OutgoingMessage]
+        self,
+        conversation_id: int,
+        replies: list[OutgoingMessage],
+        answered: tuple[int, str] | None = None,
     ) -> list[Message]:
+        """Store the replies; `answered` = (customer message id, its new status) sets that status
+        in the same transaction, so a hub dying in between never leaves a message marked
+        answered without its answer."""
         async with self.db.session() as s:
             rows = []
             for reply in replies:
@@ -157,11 +163,45 @@ class Store:
                     )
                 )
             s.add_all(rows)
+            if answered is not None:
+                message_id, status = answered
+                await s.execute(
+                    update(Message).where(Message.id == message_id).values(status=status)
+                )
             conversation = await s.get(Conversation, conversation_id)
             if conversation:
                 conversation.updated_at = utcnow()
             await s.commit()
             return rows
+
+    async def replies_to(self, message: Message) -> list[OutgoingMessage]:
+        """What was sent after a customer's message and before their next one (the answer a
+        customer missed when a response was lost: they send it again, they get it again)."""
+        async with self.db.session() as s:
+            following = select(func.min(Message.id)).where(
+                Message.conversation_id == message.conversation_id,
+                Message.direction == "in",
+                Message.id > message.id,
+            )
+            rows = (
+                await s.execute(
+                    select(Message)
+                    .where(
+                        Message.conversation_id == message.conversation_id,
+                        Message.direction == "out",
+                        Message.id > message.id,
+                        Message.id < func.coalesce(following.scalar_subquery(), 2**62),
+                    )
+                    .order_by(Message.id)
+                )
+            ).scalars()
+            return [
+                replace(
+                    OutgoingMessage.from_dict({**(m.payload or {}), "text": m.text}),
+                    sender=m.sender,
+                )
+                for m in rows
+            ]
 
     async def set_status(self, message_id: int, status: str) -> None:
         async with self.db.session() as s:

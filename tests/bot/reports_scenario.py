@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.auth import AgentDirectory
+from bot.console.auth import AgentDirectory
 from bot.storage.db import Database
 from bot.storage.models import (
     Agent,

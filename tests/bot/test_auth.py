@@ -13,8 +13,8 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
-from bot.auth import AccountError, AgentDirectory, Throttled, session_id
-from bot.passwords import WeakPassword, check_password, common_passwords
+from bot.console.auth import AccountError, AgentDirectory, Throttled, session_id
+from bot.console.passwords import WeakPassword, check_password, common_passwords
 from bot.storage.db import Database
 from bot.storage.models import AuthSession, LoginFailure, utcnow
 
@@ -205,7 +205,7 @@ async def test_every_failure_is_logged_and_stored(
     database: Database, directory: AgentDirectory, caplog: pytest.LogCaptureFixture
 ):
     await directory.create("maria", GOOD)
-    with caplog.at_level(logging.WARNING, logger="bot.auth"):
+    with caplog.at_level(logging.WARNING, logger="bot.console.auth"):
         await fail(directory, "maria", 1, address="192.0.2.7")
         await fail(directory, "ghost", 1, address="192.0.2.8")
     logged = [r.getMessage() for r in caplog.records]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.auth import AgentDirectory, Login
 from bot.cli import main
+from bot.console.auth import AgentDirectory, Login
 from bot.storage.db import Database
 
 GOOD = "correct horse battery"

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from bot.cluster import Leader, Locks, RedisLeader, RedisLocks, redis_client
+from bot.cluster.lease import Leader, Locks, RedisLeader, RedisLocks, redis_client
 from tests.support import REDIS_URL
 
 
@@ -56,6 +56,30 @@ async def test_a_dead_hubs_lock_frees_itself() -> None:
             pass
     await dead.aclose()
     await alive.redis.aclose()
+
+
+async def test_a_live_hub_keeps_its_lock_through_a_turn_longer_than_the_expiry() -> None:
+    """The lock expires quickly (a dead hub frees it in seconds) but a slow turn on a live hub
+    keeps it: the other hub waits instead of interleaving."""
+    key = f"web:{uuid.uuid4().hex[:8]}"
+    slow, other = (RedisLocks(redis_client(REDIS_URL), expires=0.6) for _ in range(2))
+    order: list[str] = []
+
+    async def long_turn() -> None:
+        async with slow.hold(key):
+            order.append("slow starts")
+            await asyncio.sleep(1.5)  # over twice the expiry
+            order.append("slow ends")
+
+    async def next_turn() -> None:
+        await asyncio.sleep(0.2)
+        async with other.hold(key):
+            order.append("other")
+
+    await asyncio.gather(long_turn(), next_turn())
+    assert order == ["slow starts", "slow ends", "other"]
+    await slow.redis.aclose()
+    await other.redis.aclose()
 
 
 async def test_the_only_hub_always_leads() -> None:

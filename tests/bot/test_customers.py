@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from bot.app import create_app
-from bot.customer_merges import CustomerMerges
-from bot.customers import ProfileError, clean_attributes
+from bot.console.customer_merges import CustomerMerges
+from bot.console.customers import ProfileError, clean_attributes
+from bot.conversation.web_sessions import Identity, WebSessions, sign
 from bot.hub import Hub
 from bot.messages import Customer, IncomingMessage
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.models import Customer as CustomerRow
 from bot.storage.models import Rating
-from bot.web_sessions import Identity, WebSessions, sign
 from tests.bot.test_agent_api import login
 from tests.conftest import free_port
 from tests.support import serve

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.events import BadEvent, Event, LocalBus, RedisBus, make_bus
+from bot.cluster.events import BadEvent, Event, LocalBus, RedisBus, make_bus
 from tests.support import REDIS_URL
 
 

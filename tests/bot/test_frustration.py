@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.frustration import assess
+from bot.conversation.frustration import assess
 
 
 def signals(text: str, intent: str | None = "question", **kw) -> list[str]:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.gaps import GapBook
+from bot.knowledge.gaps import GapBook
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
 from bot.storage.db import Database
 from bot.storage.repo import Store

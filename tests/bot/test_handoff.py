@@ -7,14 +7,14 @@ import asyncio
 
 import pytest
 
-from bot.auth import AgentDirectory
-from bot.claims import Deliver
-from bot.handoff import AGENT_ONLINE, RATING_QUESTION, HandoffError, Handoffs, next_state
-from bot.handoff_context import HandoffViews
+from bot.console.auth import AgentDirectory
+from bot.handoff.claims import Deliver
+from bot.handoff.context import HandoffViews
+from bot.handoff.handoffs import AGENT_ONLINE, RATING_QUESTION, HandoffError, Handoffs, next_state
+from bot.handoff.states import Action, State, Status, transition
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
-from bot.rasa_client import RasaClient
-from bot.states import Action, State, Status, transition
+from bot.rasa.client import RasaClient
 from bot.storage.models import Conversation
 from bot.storage.repo import Store
 from tests.conftest import free_port

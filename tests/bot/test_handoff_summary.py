@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.handoff_context import summary
+from bot.handoff.context import summary
 from bot.storage.models import Message
 
 RESET = {"id": "reset-password", "title": "Reset your password", "score": 0.91}

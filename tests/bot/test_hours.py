@@ -1,4 +1,4 @@
-"""Opening hours per team (bot/hours.py) with a fixed clock: time zones, the next opening
+"""Opening hours per team (bot/handoff/hours.py) with a fixed clock: time zones, the next opening
 across a weekend and a holiday, daylight saving time, and a clear error for a bad file."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.hours import BusinessHours, HoursError, load_hours, opening_text, parse_hours
+from bot.handoff.hours import BusinessHours, HoursError, load_hours, opening_text, parse_hours
 
 SARAJEVO = {
     "teams": {

@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bot.agent_api import CSP as CONSOLE_CSP
 from bot.app import create_app
+from bot.console.agent_api import CSP as CONSOLE_CSP
 from bot.http_limits import DEMO_CSP, RASA_CALL_BYTES, SecurityHeaders
 from bot.hub import Hub
 from bot.messages import Customer, IncomingMessage

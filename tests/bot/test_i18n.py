@@ -10,12 +10,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.replies import REPLIES, Reply
-from bot.handoff import Handoffs
+from bot.conversation.router import Router
+from bot.handoff.handoffs import Handoffs
 from bot.i18n import TEXTS, WIDGET_TEXTS, direction, t, widget_texts
 from bot.language import DEFAULT_SUPPORTED
 from bot.messages import Customer, IncomingMessage
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.rasa.client import RasaClient
 from bot.storage.repo import Store
 from tests.conftest import free_port
 

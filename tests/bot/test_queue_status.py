@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.auth import AgentDirectory
-from bot.events import Event, console_frames
-from bot.handoff import HandoffError, Handoffs
+from bot.cluster.events import Event, console_frames
+from bot.console.auth import AgentDirectory
+from bot.conversation.router import Router
+from bot.handoff.handoffs import HandoffError, Handoffs
+from bot.handoff.queue_status import QueueStatus, Standing, describe, expected_wait
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
-from bot.queue_status import QueueStatus, Standing, describe, expected_wait
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.rasa.client import RasaClient
 from bot.storage.models import Conversation, Handoff
 from bot.storage.repo import Store
 from tests.fake_rasa import FakeRasa

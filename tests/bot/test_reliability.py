@@ -19,13 +19,13 @@ import yaml
 from sqlalchemy import update
 
 from bot.app import create_app
-from bot.handoff import Handoffs
+from bot.conversation.router import RASA_DOWN, STILL_WAITING, Router
+from bot.handoff.handoffs import Handoffs
 from bot.hub import Hub
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
-from bot.rasa_client import RasaClient
-from bot.rasa_process import write_endpoints
-from bot.router import RASA_DOWN, STILL_WAITING, Router
+from bot.rasa.client import RasaClient
+from bot.rasa.process import write_endpoints
 from bot.settings import Settings
 from bot.storage.db import Database, StorageUnavailable
 from bot.storage.models import Conversation, Message, utcnow
@@ -49,9 +49,8 @@ class Delivered(list[tuple[str, list[str]]]):
 
 def router_for(store: Store, url: str, **client: Any) -> tuple[Router, Delivered]:
     rasa = RasaClient(url, **client)
-    router = Router(store, rasa, Handoffs(store.db, store, rasa))
     delivered = Delivered()
-    router.deliver = delivered
+    router = Router(store, rasa, Handoffs(store.db, store, rasa), deliver=delivered)
     return router, delivered
 
 
@@ -137,6 +136,45 @@ async def test_every_message_during_a_rasa_outage_gets_an_honest_reply(store: St
 
 
 # --- stored but never answered --------------------------------------------------------------
+
+
+class DiesWhileStoringReplies(Store):
+    """The hub process dies (a kill -9) as it writes the answer to the database."""
+
+    async def store_outgoing(self, *args: Any, **kwargs: Any) -> list[Message]:
+        raise RuntimeError("the hub died")
+
+
+async def test_a_hub_dying_as_it_stores_the_answer_leaves_the_message_to_be_answered(
+    store: Store, fake_rasa
+):
+    fake, url = fake_rasa
+    dying, _ = router_for(DiesWhileStoringReplies(store.db), url)
+    with pytest.raises(RuntimeError):
+        await dying.handle(msg("hello", "v1"))
+    # not marked answered without its answer: another hub's recovery answers it, and Rasa's
+    # tracker gives the replies instead of the message being sent twice
+    assert await statuses(store) == ["received"]
+    survivor, delivered = router_for(store, url)
+    assert await survivor.recover(older_than=timedelta(0)) == 1
+    assert delivered == [("web:s1", ["echo: hello"])]
+    assert await statuses(store) == ["processed"]
+    assert len(fake.received) == 1
+
+
+async def test_the_web_chat_resending_an_answered_message_gets_the_same_answer(
+    store: Store, fake_rasa
+):
+    fake, url = fake_rasa
+    router, _ = router_for(store, url)
+    first = await router.handle(msg("hello", "v1"))
+    assert [r.text for r in first] == ["echo: hello"]
+    await router.handle(msg("and another thing", "v2"))
+    # the response was lost on the way: the widget sends it again, and gets what it missed
+    again = await router.handle(msg("hello", "v1"), replay=True)
+    assert again == first
+    assert await router.handle(msg("hello", "v1")) == []  # Telegram, Slack: nothing twice
+    assert len(fake.received) == 2
 
 
 async def test_a_resent_message_that_was_stored_but_never_answered_is_answered(

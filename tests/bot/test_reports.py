@@ -17,8 +17,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select, text
 
-from bot.reports import TABLES, Reports
-from bot.reports_filters import ReportError, parse_filters
+from bot.reports.filters import ReportError, parse_filters
+from bot.reports.numbers import TABLES, Reports
 from bot.storage.db import MIGRATIONS, Database
 from bot.storage.models import Message
 from bot.storage.repo import Store

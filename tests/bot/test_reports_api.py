@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import create_app
 from bot.hub import Hub
-from bot.reports import TABLES
+from bot.reports.numbers import TABLES
 from bot.settings import Settings
 from tests.bot.reports_scenario import FROM, PASSWORD, TO, seed
 from tests.conftest import free_port

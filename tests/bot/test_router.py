@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from bot.handoff import NO_AGENT_ONLINE, Handoffs
+from bot.conversation.router import RASA_DOWN, STILL_WAITING, InvalidMessage, Router
+from bot.handoff.handoffs import NO_AGENT_ONLINE, Handoffs
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
-from bot.rasa_client import RasaClient
-from bot.router import RASA_DOWN, STILL_WAITING, InvalidMessage, Router
+from bot.rasa.client import RasaClient
 from bot.storage.models import Conversation
 from bot.storage.repo import Store
 from tests.conftest import free_port
@@ -86,13 +86,12 @@ async def test_too_long_message_is_kept_cut_with_its_length_and_the_customer_tol
 
 async def test_rasa_down_keeps_the_message_and_answers_it_when_rasa_is_back(store: Store):
     port = free_port()  # nothing listens here yet
-    router = router_for(store, f"http://127.0.0.1:{port}", timeout=2)
     delivered: list[tuple[str, list[OutgoingMessage]]] = []
 
     async def deliver(conversation: Conversation, replies: list[OutgoingMessage]) -> None:
         delivered.append((conversation.key, replies))
 
-    router.deliver = deliver
+    router = router_for(store, f"http://127.0.0.1:{port}", timeout=2, deliver=deliver)
     replies = await router.handle(msg("where is my order?"))
     assert replies[0].text == RASA_DOWN
     # queued for a person meanwhile, and told so: never silence

@@ -1,4 +1,4 @@
-"""Auto-assignment (bot/routing.py) and out-of-hours handoffs, with a fixed clock: the pure
+"""Auto-assignment (bot/handoff/routing.py) and out-of-hours handoffs, with a fixed clock: the pure
 choice (language first, then anyone; capacity; fairness; the returning customer; nobody
 online), then the whole path on SQLite and PostgreSQL: a queued handoff claimed for the right
 agent, the queue handed out as agents arrive and free capacity, and a customer told when we
@@ -11,17 +11,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.auth import AgentDirectory
-from bot.claims import Claims
-from bot.events import LocalBus
-from bot.handoff import Handoffs
-from bot.hours import BusinessHours, parse_hours
+from bot.cluster.events import LocalBus
+from bot.console.auth import AgentDirectory
+from bot.conversation.router import Router
+from bot.handoff.claims import Claims
+from bot.handoff.handoffs import Handoffs
+from bot.handoff.hours import BusinessHours, parse_hours
+from bot.handoff.queue_status import QueueStatus
+from bot.handoff.routing import FREES_CAPACITY, AutoAssigner, Candidate, Wanted, choose
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
-from bot.queue_status import QueueStatus
-from bot.rasa_client import RasaClient
-from bot.router import Router
-from bot.routing import FREES_CAPACITY, AutoAssigner, Candidate, Wanted, choose
+from bot.rasa.client import RasaClient
 from bot.storage.models import Agent, Conversation, Handoff
 from bot.storage.models import Customer as CustomerRow
 from bot.storage.repo import Store

@@ -18,9 +18,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.auth import AgentDirectory
-from bot.events import Event
-from bot.handoff import RATING_QUESTION
+from bot.cluster.events import Event
+from bot.console.auth import AgentDirectory
+from bot.handoff.handoffs import RATING_QUESTION
 from bot.hub import Hub
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage

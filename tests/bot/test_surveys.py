@@ -22,7 +22,8 @@ import websockets
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.events import Event
+from bot.cluster.events import Event
+from bot.conversation.surveys import LowScore
 from bot.hub import Hub
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
@@ -37,7 +38,6 @@ from bot.storage.models import (
     Rating,
     utcnow,
 )
-from bot.surveys import LowScore
 from tests.fake_rasa import FakeRasa
 from tests.support import record_deliveries, serve
 

@@ -17,13 +17,13 @@ import pytest
 import websockets
 
 from bot.app import create_app
-from bot.cluster import RedisLeader, RedisLocks, redis_client
-from bot.handoff import Handoffs
+from bot.cluster.lease import RedisLeader, RedisLocks, redis_client
+from bot.conversation.router import Router
+from bot.handoff.handoffs import Handoffs
 from bot.hub import Hub
 from bot.i18n import t
 from bot.messages import Customer, IncomingMessage, OutgoingMessage
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.rasa.client import RasaClient
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.models import Conversation
@@ -52,8 +52,8 @@ class TwoHubs:
         self.routers: list[Router] = []
         for store, locks, pushed in zip(self.stores, self.locks, self.pushed, strict=True):
             rasa = RasaClient(rasa_url, timeout=1)
-            router = Router(store, rasa, Handoffs(store.db, store, rasa), locks=locks)
-            router.deliver = pushed
+            handoffs = Handoffs(store.db, store, rasa)
+            router = Router(store, rasa, handoffs, locks=locks, deliver=pushed)
             self.routers.append(router)
 
     async def close(self) -> None:

@@ -18,10 +18,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from bot.handoff import Handoffs
+from bot.conversation.router import Router
+from bot.handoff.handoffs import Handoffs
 from bot.messages import Button, OutgoingMessage
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.rasa.client import RasaClient
 from bot.settings import Settings
 from bot.storage.models import Customer
 from bot.storage.repo import Store

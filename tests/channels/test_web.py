@@ -13,16 +13,16 @@ import websockets
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from bot.events import Event, console_frames
-from bot.handoff import Handoffs
-from bot.handoff_context import HandoffViews
+from bot.cluster.events import Event, console_frames
+from bot.conversation.router import Router
+from bot.conversation.web_sessions import sign
+from bot.handoff.context import HandoffViews
+from bot.handoff.handoffs import Handoffs
 from bot.messages import OutgoingMessage
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.rasa.client import RasaClient
 from bot.settings import Settings
 from bot.storage.models import Customer, Message, WebSession
 from bot.storage.repo import Store
-from bot.web_sessions import sign
 from channels.web import WebChannel
 from tests.fake_rasa import FakeRasa
 from tests.support import serve, sqlite_outage
@@ -401,7 +401,7 @@ async def test_a_database_outage_is_a_503_and_an_error_frame_then_it_recovers(si
 
 
 async def test_the_transcript_tells_where_the_conversation_stands_and_who_wrote(site: Site):
-    from bot.auth import AgentDirectory
+    from bot.console.auth import AgentDirectory
 
     chat = await site.open()
     assert (await site.say(chat, "handoff please")).status_code == 200

@@ -13,10 +13,10 @@ import pytest
 import websockets
 from fastapi import FastAPI
 
-from bot.handoff import Handoffs
+from bot.conversation.router import Router
+from bot.handoff.handoffs import Handoffs
 from bot.messages import IncomingMessage, OutgoingMessage
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.rasa.client import RasaClient
 from bot.settings import Settings
 from bot.storage.repo import Store
 from channels.web import WebChannel

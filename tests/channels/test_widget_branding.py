@@ -20,10 +20,10 @@ from fastapi.responses import HTMLResponse, Response
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import select
 
-from bot.handoff import Handoffs
+from bot.conversation.router import Router
+from bot.handoff.handoffs import Handoffs
 from bot.messages import IncomingMessage, OutgoingMessage
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.rasa.client import RasaClient
 from bot.settings import Settings
 from bot.storage.db import Database
 from bot.storage.models import Customer

@@ -17,14 +17,14 @@ import pytest
 from fastapi import FastAPI
 from playwright.async_api import async_playwright, expect
 
-from bot.events import LocalBus
-from bot.handoff import Handoffs
-from bot.hours import load_hours
+from bot.cluster.events import LocalBus
+from bot.conversation.outbox import Outbox
+from bot.conversation.router import Router
+from bot.handoff.handoffs import Handoffs
+from bot.handoff.hours import load_hours
+from bot.handoff.queue_status import QueueStatus
 from bot.i18n import t
-from bot.outbox import Outbox
-from bot.queue_status import QueueStatus
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.rasa.client import RasaClient
 from bot.settings import Settings
 from bot.storage.models import Customer
 from bot.storage.repo import Store

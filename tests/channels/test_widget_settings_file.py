@@ -14,9 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.handoff import Handoffs
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.conversation.router import Router
+from bot.handoff.handoffs import Handoffs
+from bot.rasa.client import RasaClient
 from bot.settings import Settings
 from bot.storage.repo import Store
 from channels.web import WebChannel

@@ -17,13 +17,13 @@ import pytest
 from fastapi import FastAPI
 from playwright.async_api import Page, async_playwright, expect
 
-from bot.auth import AgentDirectory
-from bot.events import LocalBus
-from bot.handoff import Handoffs
+from bot.cluster.events import LocalBus
+from bot.console.auth import AgentDirectory
+from bot.conversation.outbox import Outbox
+from bot.conversation.router import Router
+from bot.handoff.handoffs import Handoffs
 from bot.i18n import t
-from bot.outbox import Outbox
-from bot.rasa_client import RasaClient
-from bot.router import Router
+from bot.rasa.client import RasaClient
 from bot.settings import Settings
 from bot.storage.repo import Store
 from channels.web import WebChannel

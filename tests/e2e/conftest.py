@@ -19,7 +19,7 @@ import websockets
 
 from bot.app import create_app
 from bot.hub import Hub
-from bot.rasa_train import train
+from bot.rasa.train import train
 from bot.settings import Settings
 from channels.web import WebChannel
 from tests.channels.fake_telegram import FakeTelegram

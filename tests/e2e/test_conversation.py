@@ -8,8 +8,8 @@ import json
 import pytest
 from sqlalchemy import select
 
+from bot.conversation.router import RASA_DOWN
 from bot.i18n import t
-from bot.router import RASA_DOWN
 from bot.storage.models import Rating
 from tests.e2e.conftest import Running
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.handoff import RATING_THANKS
+from bot.handoff.handoffs import RATING_THANKS
 from bot.storage.models import Handoff, Rating
 from tests.e2e.conftest import Running
 

@@ -1,0 +1,1 @@
+"""Several hubs: one typed event bus, per-conversation locks and the leader lease."""

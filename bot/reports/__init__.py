@@ -1,0 +1,1 @@
+"""The managers' reports: numbers computed in SQL, filters, tables, CSV export, the API."""
