@@ -34,7 +34,11 @@ class RasaClient:
         self.max_wait = max_wait if max_wait else 10 * timeout
         # Rasa's --auth-token, as its HTTP API expects it (a query parameter)
         self._auth = {"token": token} if token else {}
-        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
+        # Rasa's server closes a connection idle for 5 s; one reused just as it closes fails
+        # without an answer and the turn would count as lost in Rasa: drop idle ones sooner
+        self._http = httpx.AsyncClient(
+            base_url=self.url, timeout=timeout, limits=httpx.Limits(keepalive_expiry=2.0)
+        )
 
     async def send(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
