@@ -11,17 +11,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.emails import MAX_EMAIL, is_email
 from bot.safe_json import BadInput, check_string
 
 MAX_ATTRIBUTES = 20
 MAX_VALUE = 200
 MAX_NAME = 255
-MAX_EMAIL = 254
 KEY = re.compile(r"^[a-z0-9_]{1,40}$")
-# local@domain.tld: no spaces, one @, a dot in the domain (a plausibility check, not RFC 5322)
-EMAIL = re.compile(
-    r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
-)
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,7 @@ def _text(data: dict[str, Any], key: str, limit: int) -> str | None:
 
 def email(data: dict[str, Any]) -> str | None:
     value = _text(data, "email", MAX_EMAIL)
-    if value is not None and not EMAIL.match(value):
+    if value is not None and not is_email(value):
         raise BadInput("'email' does not look like an e-mail address (name@example.com)")
     return value
 

@@ -20,7 +20,6 @@ Slack desk, auto-assignment and the gap log subscribe to them.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -30,6 +29,7 @@ from sqlalchemy import select, update
 
 from bot.cluster.events import EventKind, LocalBus, console_event
 from bot.conversation.surveys import Surveys
+from bot.emails import email_in
 from bot.handoff.claims import QUEUE_FRAME, Claims, Deliver, HandoffError, handoff_event, load
 from bot.handoff.queue_status import QueueStatus, describe, opens
 from bot.handoff.states import OPEN, WITH_PEOPLE, Action, State, Status, TransitionError, transition
@@ -43,10 +43,6 @@ from bot.storage.repo import Store
 log = logging.getLogger(__name__)
 
 REASONS = ("requested", "frustration", "unanswered", "policy", "bot_error")
-# an e-mail address in a customer's message (left while we are closed)
-EMAIL = re.compile(
-    r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}"
-)
 
 # what the customer is told, in English; in their language: bot.i18n.t(key, language)
 AGENT_ONLINE = t("agent_online")
@@ -67,12 +63,6 @@ def next_state(state: str, action: Action) -> State:
 Signal = Callable[[Conversation, dict[str, Any]], Awaitable[None]]  # a frame, not a message
 TYPING_EVERY = 2.0  # seconds: typing is passed on at most this often per conversation
 AutoAssign = Callable[[int], Awaitable[Agent | None]]  # claims a new handoff for someone, or not
-
-
-def email_in(text: str) -> str | None:
-    """The first e-mail address in `text`, if any (at most 254 characters)."""
-    found = EMAIL.search(text or "")
-    return found.group(0) if found and len(found.group(0)) <= 254 else None
 
 
 class Handoffs:

@@ -29,9 +29,9 @@ class SeenRouter(Router):
 
     seen: list[IncomingMessage]
 
-    async def handle(self, msg: IncomingMessage) -> list[OutgoingMessage]:
+    async def handle(self, msg: IncomingMessage, replay: bool = False) -> list[OutgoingMessage]:
         self.seen.append(msg)
-        return await super().handle(msg)
+        return await super().handle(msg, replay)
 
 
 @dataclass
