@@ -26,6 +26,8 @@ _CYR_TO_LAT = dict(
 _LAT_TO_CYR = {v: k for k, v in _CYR_TO_LAT.items()}
 _LAT_TOKEN = re.compile(r"Lj|LJ|lj|Nj|NJ|nj|Dž|DŽ|dž|[A-Za-zČĆĐŠŽčćđšž]")
 _WORD = re.compile(r"\S+")
+# words joined by a slash ("pridružio/la", "i/ili") are words, not a path or a link
+_SLASHED_WORDS = re.compile(r"[^\W\d_]+(?:/[^\W\d_]+)+[.,;:!?]*")
 # kept in Latin inside Cyrillic text: links, e-mails, fields, numbers, acronyms, brand names
 _KEEP = re.compile(
     r"https?://|www\.|@|/|\{|\d|[QWXYqwxy]|\b[A-Z]{2,}\b"
@@ -49,7 +51,7 @@ def latin_to_cyrillic(text: str) -> str:
 
     def word(match: re.Match[str]) -> str:
         w = match.group(0)
-        if _KEEP.search(w):
+        if _KEEP.search(w) and not _SLASHED_WORDS.fullmatch(w):
             return w
         return _LAT_TOKEN.sub(lambda m: _LAT_TO_CYR.get(m.group(0), m.group(0)), w)
 

@@ -38,6 +38,8 @@ def test_serbian_cyrillic_is_transliterated_and_values_stay_as_given():
     assert text.startswith("Ваше питање је означено као решено (Maria)")
     assert t("greet", "sr-Cyrl").startswith("Здраво! Ја сам Brightcart асистент.")
     assert not CYRILLIC.search(t("greet", "sr"))
+    # "joined" for either gender, with a slash: still words, not a path to keep in Latin
+    assert t("agent_joined", "sr-Cyrl", agent="Ana") == "Ana се придружио/ла разговору."
 
 
 def test_unknown_language_falls_back_to_english():
