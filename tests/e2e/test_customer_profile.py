@@ -12,15 +12,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bot.app import create_app
 from bot.hub import Hub
 from bot.messages import Customer, IncomingMessage
 from bot.settings import Settings
 from bot.storage.models import Customer as CustomerRow
-from tests.conftest import free_port
-from tests.e2e.test_browser import ARGS, CHROMIUM, PASSWORD, Watch
+from tests.e2e.console_site import chromium, console_hub, request_handoff
+from tests.e2e.console_site import console as signed_in
+from tests.e2e.test_browser import PASSWORD, Watch
 from tests.e2e.test_browser import pytestmark as browser_marks
 from tests.support import serve
 
@@ -37,29 +38,19 @@ class Site:
         self.customers: dict[str, int] = {}
 
     async def handoff(self, channel: str, chat: str, text: str, who: Customer) -> int:
-        stored = await self.hub.store.store_incoming(IncomingMessage(channel, chat, text, who))
-        await self.hub.handoffs.request(stored.conversation, "requested", 0.0, {})
-        handoff = await self.hub.handoffs.open_for(stored.conversation.id)
-        assert handoff is not None
-        self.ids[chat] = handoff.id
-        self.customers[chat] = stored.conversation.customer_id
-        return handoff.id
+        handoff_id, conversation = await request_handoff(
+            self.hub, IncomingMessage(channel, chat, text, who)
+        )
+        self.ids[chat] = handoff_id
+        self.customers[chat] = conversation.customer_id
+        return handoff_id
 
 
 @pytest.fixture(scope="module")
 async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]:
     var = tmp_path_factory.mktemp("profile-var")
-    (var / "no-articles").mkdir()
-    hub = Hub(
-        base_settings.with_(
-            var_dir=var,
-            index_dir=var / "kb-index",
-            articles_dir=var / "no-articles",
-            rasa_managed=False,
-            rasa_url=f"http://127.0.0.1:{free_port()}",
-            routing_auto_assign=False,  # handoffs wait to be claimed by hand
-        )
-    )
+    # handoffs wait to be claimed by hand
+    hub = console_hub(base_settings, var, routing_auto_assign=False)
     async with serve(create_app(hub)) as url:
         await hub.agents.create("ana", PASSWORD, role="agent", display_name="Ana")
         ben = await hub.agents.create("ben", PASSWORD, role="agent", display_name="Ben")
@@ -115,21 +106,12 @@ async def trigger(site: Site) -> None:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 async def console(browser: Browser, site: Site, who: str, watch: Watch) -> Page:
-    context = await browser.new_context(locale="en-US", viewport={"width": 1440, "height": 1100})
-    page = watch.attach(await context.new_page())
-    await page.goto(site.url + "/agent")
-    await page.fill("#login-username", who)
-    await page.fill("#login-password", PASSWORD)
-    await page.click("#login-submit")
-    await expect(page.locator("#conn")).to_have_text("live")
-    return page
+    return await signed_in(browser, site.url, who, watch, width=1440, height=1100)
 
 
 async def open_handoff(page: Page, handoff_id: int) -> None:

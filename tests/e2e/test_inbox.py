@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import update
 
 from bot.app import create_app
@@ -20,8 +20,9 @@ from bot.hub import Hub
 from bot.messages import Customer, IncomingMessage
 from bot.settings import Settings
 from bot.storage.models import Handoff, Rating, utcnow
-from tests.conftest import free_port
-from tests.e2e.test_browser import ARGS, CHROMIUM, PASSWORD, Watch
+from tests.e2e.console_site import chromium, console_hub, request_handoff
+from tests.e2e.console_site import console as signed_in
+from tests.e2e.test_browser import PASSWORD, Watch
 from tests.e2e.test_browser import pytestmark as browser_marks
 from tests.support import serve
 
@@ -49,30 +50,16 @@ class Site:
         self.url, self.hub, self.ids = url, hub, ids
 
     async def handoff(self, chat: str, name: str, text: str, reason: str, score: float) -> int:
-        stored = await self.hub.store.store_incoming(
-            IncomingMessage("web", chat, text, Customer(chat, name))
-        )
-        await self.hub.handoffs.request(stored.conversation, reason, score, {})
-        handoff = await self.hub.handoffs.open_for(stored.conversation.id)
-        assert handoff is not None
-        self.ids[chat] = handoff.id
-        return handoff.id
+        message = IncomingMessage("web", chat, text, Customer(chat, name))
+        self.ids[chat] = (await request_handoff(self.hub, message, reason, score))[0]
+        return self.ids[chat]
 
 
 @pytest.fixture(scope="module")
 async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]:
     var = tmp_path_factory.mktemp("inbox-var")
-    (var / "no-articles").mkdir()
-    hub = Hub(
-        base_settings.with_(
-            var_dir=var,
-            index_dir=var / "kb-index",
-            articles_dir=var / "no-articles",
-            rasa_managed=False,
-            rasa_url=f"http://127.0.0.1:{free_port()}",
-            routing_auto_assign=False,  # claimed by hand here (routing: tests/e2e/test_routing.py)
-        )
-    )
+    # claimed by hand here (routing: tests/e2e/test_routing.py)
+    hub = console_hub(base_settings, var, routing_auto_assign=False)
     async with serve(create_app(hub)) as url:
         ana = await hub.agents.create("ana", PASSWORD, role="agent", display_name="Ana")
         await hub.agents.create("ben", PASSWORD, role="agent", display_name="Ben")
@@ -106,25 +93,12 @@ async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 async def console(browser: Browser, site: Site, who: str, watch: Watch, **size: int) -> Page:
-    context = await browser.new_context(
-        locale="en-US",
-        viewport={"width": size.get("width", 1024), "height": size.get("height", 768)},
-    )
-    await context.add_init_script(BACKGROUND)
-    page = watch.attach(await context.new_page())
-    await page.goto(site.url + "/agent")
-    await page.fill("#login-username", who)
-    await page.fill("#login-password", PASSWORD)
-    await page.click("#login-submit")
-    await expect(page.locator("#conn")).to_have_text("live")
-    return page
+    return await signed_in(browser, site.url, who, watch, **size, init_script=BACKGROUND)
 
 
 def row(page: Page, handoff_id: int):  # type: ignore[no-untyped-def]

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import create_app
 from bot.hub import Hub
 from bot.settings import Settings
 from bot.storage.models import Agent, Conversation, Customer, Handoff, Message, Rating
-from tests.conftest import free_port
-from tests.e2e.test_browser import ARGS, CHROMIUM, PASSWORD, Watch
+from tests.e2e.console_site import chromium, console_hub, sign_in
+from tests.e2e.test_browser import PASSWORD, Watch
 from tests.e2e.test_browser import pytestmark as browser_marks
 from tests.support import serve
 
@@ -219,17 +219,8 @@ async def seed(hub: Hub, today: datetime, ana: Agent, bo: Agent) -> None:
 async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]:
     """The hub's web app alone (no Rasa, no articles) on a temporary SQLite database."""
     var = tmp_path_factory.mktemp("reports-var")
-    (var / "no-articles").mkdir()
-    hub = Hub(
-        base_settings.with_(
-            var_dir=var,
-            index_dir=var / "kb-index",
-            articles_dir=var / "no-articles",
-            rasa_managed=False,
-            rasa_url=f"http://127.0.0.1:{free_port()}",
-            routing_auto_assign=False,  # the seeded queue stays as the reports expect it
-        )
-    )
+    # the seeded queue stays as the reports expect it
+    hub = console_hub(base_settings, var, routing_auto_assign=False)
     async with serve(create_app(hub)) as url:
         ana = await hub.agents.create("ana", PASSWORD, role="agent", display_name="Ana Agent")
         bo = await hub.agents.create("bo", PASSWORD, role="agent", display_name="Bo Agent")
@@ -241,16 +232,8 @@ async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    async with chromium() as launched:
         yield launched
-        await launched.close()
-
-
-async def sign_in(page: Page, username: str) -> None:
-    await page.fill("#login-username", username)
-    await page.fill("#login-password", PASSWORD)
-    await page.click("#login-submit")
 
 
 async def tiles(page: Page, expected: dict[str, tuple[str, str]]) -> None:

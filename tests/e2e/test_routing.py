@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bot.app import create_app
 from bot.hub import Hub
 from bot.messages import Customer, IncomingMessage
 from bot.settings import Settings
-from tests.conftest import free_port
-from tests.e2e.test_browser import ARGS, CHROMIUM, PASSWORD, Watch
+from tests.e2e.console_site import chromium, console_hub, request_handoff
+from tests.e2e.console_site import console as signed_in
+from tests.e2e.test_browser import PASSWORD, Watch
 from tests.e2e.test_browser import pytestmark as browser_marks
 from tests.support import serve
 
@@ -29,29 +30,18 @@ class Site:
         self.url, self.hub = url, hub
 
     async def handoff(self, chat: str, name: str, text: str, language: str) -> int:
-        stored = await self.hub.store.store_incoming(
-            IncomingMessage("web", chat, text, Customer(chat, name), language=language)
-        )
-        await self.hub.handoffs.request(stored.conversation, "requested", 0.0, {})
-        handoff = await self.hub.handoffs.open_for(stored.conversation.id)
-        assert handoff is not None
-        return handoff.id
+        message = IncomingMessage("web", chat, text, Customer(chat, name), language=language)
+        return (await request_handoff(self.hub, message))[0]
 
 
 @pytest.fixture(scope="module")
 async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]:
     var = tmp_path_factory.mktemp("routing-var")
-    (var / "no-articles").mkdir()
-    hub = Hub(
-        base_settings.with_(
-            var_dir=var,
-            index_dir=var / "kb-index",
-            articles_dir=var / "no-articles",
-            rasa_managed=False,
-            rasa_url=f"http://127.0.0.1:{free_port()}",
-            teams_file=var / "no-teams.yml",  # one team, always open
-            routing_auto_assign=True,
-        )
+    hub = console_hub(
+        base_settings,
+        var,
+        teams_file=var / "no-teams.yml",  # one team, always open
+        routing_auto_assign=True,
     )
     async with serve(create_app(hub)) as url:
         await hub.agents.create("ana", PASSWORD, role="agent", display_name="Ana")
@@ -63,20 +53,12 @@ async def site(base_settings: Settings, tmp_path_factory) -> AsyncIterator[Site]
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    async with chromium() as launched:
         yield launched
-        await launched.close()
 
 
 async def console(browser: Browser, site: Site, who: str, watch: Watch) -> Page:
-    context = await browser.new_context(locale="en-US", viewport={"width": 1024, "height": 768})
-    page = watch.attach(await context.new_page())
-    await page.goto(site.url + "/agent")
-    await page.fill("#login-username", who)
-    await page.fill("#login-password", PASSWORD)
-    await page.click("#login-submit")
-    await expect(page.locator("#conn")).to_have_text("live")
+    page = await signed_in(browser, site.url, who, watch)
     await page.click('#views [data-view="mine"]')
     return page
 
