@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -196,10 +196,7 @@ class Store:
                 )
             ).scalars()
             return [
-                replace(
-                    OutgoingMessage.from_dict({**(m.payload or {}), "text": m.text}),
-                    sender=m.sender,
-                )
+                OutgoingMessage.from_dict({**(m.payload or {}), "text": m.text, "sender": m.sender})
                 for m in rows
             ]
 

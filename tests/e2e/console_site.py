@@ -60,7 +60,7 @@ async def sign_in(page: Page, username: str) -> None:
     await page.click("#login-submit")
 
 
-async def console(
+async def signed_in(
     browser: Browser,
     url: str,
     who: str,

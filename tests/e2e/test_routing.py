@@ -16,8 +16,7 @@ from bot.app import create_app
 from bot.hub import Hub
 from bot.messages import Customer, IncomingMessage
 from bot.settings import Settings
-from tests.e2e.console_site import chromium, console_hub, request_handoff
-from tests.e2e.console_site import console as signed_in
+from tests.e2e.console_site import chromium, console_hub, request_handoff, signed_in
 from tests.e2e.test_browser import PASSWORD, Watch
 from tests.e2e.test_browser import pytestmark as browser_marks
 from tests.support import serve
