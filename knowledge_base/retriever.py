@@ -61,6 +61,7 @@ class Retrieval:
     decision: Decision
     candidates: list[Candidate] = field(default_factory=list)
     language: str = "en"
+    near_out_of_scope: bool = False  # nearer the out-of-scope examples than any article
 
     @property
     def best(self) -> Candidate | None:
@@ -193,10 +194,16 @@ class Retriever:
             and first.score - second >= self.config.margin
         ):
             return "answer"
-        closest = max(max(c.dense for c in candidates), 0.0)
-        if near_out_of_scope - closest >= cal.oos_margin:
+        if self._out_of_scope(candidates, near_out_of_scope, cal):
             return "unknown"
         return "clarify"
+
+    @staticmethod
+    def _out_of_scope(
+        candidates: list[Candidate], near_out_of_scope: float, cal: Calibration
+    ) -> bool:
+        closest = max(max((c.dense for c in candidates), default=0.0), 0.0)
+        return near_out_of_scope - closest >= cal.oos_margin
 
     def _search_one(
         self, query: str, language: str | None, top: int, memo: Vectors | None = None
@@ -204,12 +211,16 @@ class Retriever:
         candidates, near_oos = self._rank(query, language, top, memo)
         idx = self._language_index(language)
         lang = idx.language if idx else (language or self.default_language)
-        return Retrieval(self.decide(candidates, language, near_oos), candidates, lang)
+        decision = self.decide(candidates, language, near_oos)
+        near = self._out_of_scope(candidates, near_oos, self._calibration(idx))
+        return Retrieval(decision, candidates, lang, near)
 
     def search(self, query: str, language: str | None = None, top: int = 5) -> Retrieval:
         """Search the language's articles; when they give no confident answer, the next
         languages of its fallback chain (bs → hr → sr → default) may answer, if they are
-        confident. A language whose chain is only itself (English) searches once."""
+        confident and the question is not nearer their out-of-scope examples than their
+        articles (a sibling's confident answer to "weather in Split this weekend?" is a false
+        likeness). A language whose chain is only itself (English) searches once."""
         memo: Vectors = {}
         first = self._search_one(query, language, top, memo)
         if first.decision == "answer":
@@ -218,7 +229,7 @@ class Retriever:
             if lang == first.language or lang not in self.index.by_language:
                 continue
             other = self._search_one(query, lang, top, memo)
-            if other.decision == "answer":
+            if other.decision == "answer" and not other.near_out_of_scope:
                 return other
         return first
 

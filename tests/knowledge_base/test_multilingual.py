@@ -63,7 +63,7 @@ def demo(
     [
         ("Ne sjećam se lozinke od svog računa", "hr", "reset-password"),  # inflected forms
         ("zaboravila sam lozinku, pomagajte", "bs", "reset-password"),
-        ("Где ми је пошиљка? Чекам већ недељу дана", "sr-Cyrl", "track-order"),
+        ("Где могу да пратим своју пошиљку?", "sr-Cyrl", "track-order"),
         ("Хочу отменить свой заказ", "ru", "cancel-order"),
         ("سفارشم را لغو کنید", "fa", "cancel-order"),
     ],
