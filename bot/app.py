@@ -16,6 +16,7 @@ from rasa_sdk.interfaces import (
     ActionNotFoundException,
 )
 
+from bot import task_dump
 from bot.console.agent_api import Access, build_agent_api
 from bot.console.customers_api import build_customers_api
 from bot.console.routing_api import build_routing_api
@@ -33,6 +34,7 @@ def create_app(hub: Hub) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await hub.start()
+        task_dump.install()
         try:
             yield
         finally:

@@ -99,19 +99,28 @@ class RedisLocks(Locks):
         )
         if not await lock.acquire():
             raise TimeoutError(f"another hub held {key!r} for over {self.wait:.0f} s")
-        renewing = asyncio.create_task(self._renew(lock), name=f"renew-lock-{key}")
+        released = asyncio.Event()
+        renewing = asyncio.create_task(self._renew(lock, released), name=f"renew-lock-{key}")
         try:
             yield
         finally:
+            released.set()
             renewing.cancel()
-            with suppress(asyncio.CancelledError):
-                await renewing
+            # never wait on the renewal for long: it ends by itself once `released` is set
+            await asyncio.wait({renewing}, timeout=self.expires)
             with suppress(Exception):  # expired already: the next holder has it
                 await lock.release()
 
-    async def _renew(self, lock: Any) -> None:
+    async def _renew(self, lock: Any, released: asyncio.Event) -> None:
+        """Every third of the expiry until `released`. Not cancellation alone: Python 3.11's
+        timeouts inside the Redis client can swallow a cancel that lands mid-command, and a
+        renewal that outlived its cancel held the lock - and the request awaiting it -
+        forever (seen with a hub killed under load)."""
         while True:
-            await asyncio.sleep(self.expires / 3)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(released.wait(), self.expires / 3)
+            if released.is_set():
+                return
             try:
                 await lock.reacquire()  # back to `expires` from now, if it is still ours
             except Exception:

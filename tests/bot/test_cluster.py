@@ -5,7 +5,9 @@ that hub stops or dies."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from typing import Any
 
 import pytest
 
@@ -80,6 +82,53 @@ async def test_a_live_hub_keeps_its_lock_through_a_turn_longer_than_the_expiry()
     assert order == ["slow starts", "slow ends", "other"]
     await slow.redis.aclose()
     await other.redis.aclose()
+
+
+class SwallowedCancel:
+    """The real Redis client, whose locks' renewal swallows a cancel that lands in the middle
+    of it - what Python 3.11's timeouts inside the Redis client do when a cancel and a timeout
+    meet (seen with a hub killed under load: the request waited on its renewal forever)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def lock(self, *args: Any, **kwargs: Any) -> Any:
+        lock = self.real.lock(*args, **kwargs)
+        renew = lock.reacquire
+
+        async def reacquire() -> Any:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.sleep(0.3)  # the command on the wire when the cancel comes
+            return await renew()
+
+        lock.reacquire = reacquire
+        return lock
+
+    async def aclose(self) -> None:
+        await self.real.aclose()
+
+
+async def test_a_renewal_that_swallows_its_cancel_does_not_hold_the_turn_or_the_lock() -> None:
+    key = f"web:{uuid.uuid4().hex[:8]}"
+    real = redis_client(REDIS_URL)
+    locks = RedisLocks(SwallowedCancel(real), expires=0.6)
+
+    async def turn() -> None:
+        async with locks.hold(key):
+            await asyncio.sleep(0.3)  # released while a renewal is on the wire
+
+    handling = asyncio.create_task(turn())
+    await asyncio.wait({handling}, timeout=3)
+    stuck = not handling.done()
+    if stuck:  # before the fix: the turn waited on its renewal forever
+        for _ in range(3):  # (the renewal takes a second cancel; the turn, a third)
+            handling.cancel()
+            await asyncio.sleep(0.4)
+    assert not stuck
+    async with asyncio.timeout(2):  # and nobody renews the lock any more: it goes
+        while await real.exists(f"supportbot:lock:{key}"):
+            await asyncio.sleep(0.05)
+    await locks.close()
 
 
 async def test_the_only_hub_always_leads() -> None:
