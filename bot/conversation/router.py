@@ -181,7 +181,13 @@ class Router:
         self, conversation: Conversation, message: Message
     ) -> list[OutgoingMessage]:
         """Rasa's replies to the message, which reaches Rasa once at most: a message sent
-        before gets the replies Rasa's tracker recorded for it instead of being sent again."""
+        before gets the replies Rasa's tracker recorded for it instead of being sent again.
+
+        One that Rasa's tracker does not show yet is in doubt for a while: a hub that gave up
+        on a slow Rasa ("pending") waited `max_wait` already, so Rasa may take as long again;
+        a hub that died mid-turn ("received": whoever handles it now holds the conversation's
+        lock, so its sender is no longer waiting) leaves only Rasa's own work on it, which a
+        Rasa answering within `timeout` has finished twice over."""
         if message.rasa_sent_at is not None:
             earlier = await self.rasa.replies_to(conversation.key, message.id)
             if earlier is not None:
@@ -189,7 +195,9 @@ class Router:
                 return earlier
             sent = message.rasa_sent_at
             sent = sent if sent.tzinfo else sent.replace(tzinfo=UTC)
-            if utcnow() - sent < timedelta(seconds=2 * self.rasa.max_wait):
+            gave_up = message.status == "pending"
+            doubt = 2 * (self.rasa.max_wait if gave_up else self.rasa.timeout)
+            if utcnow() - sent < timedelta(seconds=doubt):
                 raise TurnInFlight(f"message {message.id} may still be in Rasa")
         sent_at = datetime.now(UTC)
         await self.store.mark_sent(message.id, sent_at)

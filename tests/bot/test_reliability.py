@@ -490,6 +490,28 @@ async def test_a_hub_started_after_a_crash_answers_what_its_predecessor_stored(
             assert [m.status for m in transcript if m.direction == "in"] == ["processed"]
 
 
+async def test_a_turn_a_dead_hub_sent_that_rasa_never_logged_is_sent_again_within_a_minute(
+    store: Store, fake_rasa
+):
+    """The hub was killed between marking the message sent and Rasa logging it: after twice
+    Rasa's timeout it is sent again (not after twice the 150 s turn cap: five silent minutes);
+    one a live hub gave up on (pending) still waits the long while, as Rasa may be slow."""
+    fake, url = fake_rasa
+    died = await store.store_incoming(msg("where is my order?", "v1"))
+    await store.mark_sent(died.message.id, utcnow() - timedelta(seconds=31))
+    await backdate(store, died.message.id, 60)
+    gave_up = await store.store_incoming(
+        IncomingMessage("web", "s2", "hello?", Customer("s2"), "v2", "en")
+    )
+    await store.set_status(gave_up.message.id, "pending")
+    await store.mark_sent(gave_up.message.id, utcnow() - timedelta(seconds=31))
+    router, delivered = router_for(store, url, timeout=15, max_wait=150)
+    assert await router.recover(timedelta(seconds=5)) == 1
+    assert await router.retry_pending() == 0
+    assert delivered == [("web:s1", ["echo: where is my order?"])]
+    assert [b["message"] for b in fake.received] == ["where is my order?"]
+
+
 async def test_a_turn_sent_a_moment_ago_is_neither_sent_again_nor_answered_twice(
     store: Store, fake_rasa
 ):
