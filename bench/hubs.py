@@ -359,6 +359,8 @@ class Load:
     sent: dict[str, list[str]] = field(default_factory=dict)  # session -> texts sent
     done: int = 0  # messages finished (answered or given up)
     progressed: asyncio.Event = field(default_factory=asyncio.Event)
+    # each broken request: (hub index, error, path, perf_counter at start, seconds it took)
+    failures: list[tuple[int, str, str, float, float]] = field(default_factory=list)
 
     def hub_for(self, customer: int) -> HubProcess | None:
         """Round-robin, skipping hubs that failed a request (a passive health check)."""
@@ -378,10 +380,13 @@ async def call(
         hub = load.hub_for(customer)
         if hub is None:
             return None
+        started = time.perf_counter()
         try:
             response = await http.post(f"{hub.url}{path}", **kwargs)
         except httpx.TransportError as exc:
             load.outcome[f"error:{type(exc).__name__}"] += 1
+            took = time.perf_counter() - started
+            load.failures.append((hub.index, type(exc).__name__, path, started, took))
             if not load.failover:
                 return None
             hub.alive = False
@@ -663,6 +668,16 @@ async def kill_run(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "stand_in_rasa_sent_twice": turns["sent_twice"],
             "stand_in_rasa_turns_arrived_not_logged": turns["not_logged"],
             "messages_over_10_s": sum(1 for ms in load.latencies if ms > 10_000),
+            "broken_requests": [
+                {
+                    "hub": hub,
+                    "error": error,
+                    "path": path,
+                    "sent_s_after_kill": round(started - killed_at, 2),
+                    "took_s": round(took, 2),
+                }
+                for hub, error, path, started, took in load.failures
+            ],
             "load_finished_after_kill_s": round(load_done, 1),
             "unanswered_when_load_finished": list(late.values()),
             "none_received_or_pending_after_kill_s": round(settled, 1) if settled else None,
