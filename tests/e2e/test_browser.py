@@ -543,6 +543,9 @@ async def test_a_supervisor_resolves_without_survey_and_sees_a_low_score_alert(
     hid = await handoff_id(page, f"web:{quiet}")
     await page.click(f'#queue .queue-item[data-handoff-id="{hid}"]')
     await page.click("#claim")
+    # the claim is confirmed before resolving: the buttons are enabled while it is still queued,
+    # and a claim answered after the resolve painted "Claimed by you" over "Resolved"
+    await expect(page.locator("#ctx-status")).to_have_text("Claimed by you")
     await expect(page.locator("#resolve-quiet")).to_be_enabled()
     await page.fill("#resolve-note", "Answered by phone.")
     await page.click("#resolve-quiet")
